@@ -1,0 +1,1 @@
+//! Outbound provisioning connectors: they carry out the actions the provisioning plan decides.

@@ -1,0 +1,14 @@
+//! The product's rules as plain Rust: users, their lifecycle states, default states for new
+//! users and the shape of audit events. Nothing here touches a database, the network or a clock;
+//! callers pass in whatever time or stored facts a rule needs.
+
+pub mod audit;
+pub mod defaults;
+pub mod ids;
+pub mod lifecycle;
+pub mod user;
+
+pub use defaults::{CreationMethod, DefaultState, StateDefaults};
+pub use ids::{AuditEventId, IntegrationId, ScheduleId, UserId};
+pub use lifecycle::{LifecycleError, LifecycleState, StateSource, Transition, Trigger};
+pub use user::{Address, Email, PasswordStatus, PhoneNumber, User, UserName};

@@ -1,0 +1,11 @@
+//! Use cases: each one checks the domain rules and writes its change, the audit events and any
+//! follow-up work in one transaction. The admin API, SCIM, the CLI and the workers all call
+//! these, so a rule holds whichever way a change arrives.
+
+mod error;
+pub mod users;
+
+pub use error::ServiceError;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! Creating users, changing their state and deleting them.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::ServiceError;
+use crate::domain::audit::{AuditResource, EventType, Initiator, NewAuditEvent};
+use crate::domain::lifecycle::{self, Transition, Trigger};
+use crate::domain::{CreationMethod, LifecycleState, StateSource, User, UserId};
+use crate::store::users::{UserChange, apply_user_change};
+use crate::store::{DbConnection, audit, settings, users, write_transaction};
+
+/// Who is acting, as recorded on the user (`state_source`) and in the audit trail.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub source: StateSource,
+    pub initiator: Initiator,
+}
+
+impl Actor {
+    pub fn admin(name: impl Into<String>) -> Self {
+        Self {
+            source: StateSource::Admin,
+            initiator: Initiator::admin(name),
+        }
+    }
+
+    pub fn scheduler() -> Self {
+        Self {
+            source: StateSource::Scheduler,
+            initiator: Initiator::scheduler(),
+        }
+    }
+}
+
+/// A user to create. `user.state` is ignored: the state comes from `requested_state` or, when
+/// that is absent, from the organization's default for `method`.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub user: User,
+    pub requested_state: Option<LifecycleState>,
+    pub method: CreationMethod,
+}
+
+fn user_event(
+    event_type: EventType,
+    actor: &Actor,
+    user: &User,
+    details: serde_json::Value,
+) -> NewAuditEvent {
+    NewAuditEvent {
+        event_type,
+        initiated_by: actor.initiator.clone(),
+        resource: AuditResource::user(user.id, user.username.as_str()),
+        details,
+    }
+}
+
+/// Creates a user in the state its request or the organization's defaults give it.
+pub fn create_user(
+    conn: &mut DbConnection,
+    new: NewUser,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<User, ServiceError> {
+    write_transaction(conn, |conn| {
+        let defaults = settings::state_defaults(conn)?;
+        let state = defaults.state_for_new_user(&new.method, new.requested_state);
+        let mut user = new.user;
+        user.state = lifecycle::initial_state(state, user.samba_service_user)?;
+        user.state_source = actor.source.clone();
+        user.state_changed_at = now;
+        user.created_at = now;
+        user.updated_at = now;
+        user.version = 1;
+        let event = user_event(
+            EventType::UserCreate,
+            actor,
+            &user,
+            json!({ "state": user.state, "creation_source": user.creation_source }),
+        );
+        apply_user_change(conn, UserChange::Create(&user), vec![event], now)?;
+        tracing::info!(user.id = %user.id, user.state = %user.state, source = %actor.source, "user created");
+        Ok(user)
+    })
+}
+
+/// What a state change request did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateChange {
+    pub user: User,
+    pub transition: Transition,
+}
+
+/// The audit event that records a change from `from` to `to`.
+fn state_event_type(from: LifecycleState, to: LifecycleState) -> EventType {
+    match (from, to) {
+        (_, LifecycleState::Suspended) => EventType::UserSuspended,
+        (LifecycleState::Suspended, _) => EventType::UserUnsuspended,
+        _ => EventType::UserActivated,
+    }
+}
+
+/// Moves a user to `target`, or records why not. A refused transition changes nothing.
+pub fn change_state(
+    conn: &mut DbConnection,
+    id: UserId,
+    target: LifecycleState,
+    trigger: Trigger,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<StateChange, ServiceError> {
+    write_transaction(conn, |conn| {
+        let user = users::find(conn, id)?.ok_or(ServiceError::UserNotFound(id))?;
+        let transition =
+            lifecycle::transition(user.state, target, trigger, user.samba_service_user)?;
+        let details =
+            json!({ "from": user.state, "to": target, "source": actor.source.to_string() });
+        let user = match transition {
+            Transition::Unchanged => user,
+            Transition::Change { from, to } => {
+                let mut changed = user.clone();
+                changed.state = to;
+                changed.state_source = actor.source.clone();
+                changed.state_changed_at = now;
+                changed.updated_at = now;
+                changed.version += 1;
+                let event = user_event(state_event_type(from, to), actor, &changed, details);
+                apply_user_change(conn, UserChange::Update(&changed), vec![event], now)?;
+                tracing::info!(user.id = %id, from = %from, to = %to, source = %actor.source, "user state changed");
+                changed
+            }
+            Transition::RepeatedSuspension | Transition::SkippedActivation => {
+                let (event_type, note) = match transition {
+                    Transition::RepeatedSuspension => (EventType::UserSuspended, "repeated"),
+                    _ => (EventType::UserActivated, "skipped"),
+                };
+                let mut details = details;
+                details["outcome"] = json!(note);
+                // The user row does not change, so only the event is written.
+                audit::append(
+                    conn,
+                    vec![user_event(event_type, actor, &user, details)],
+                    now,
+                )?;
+                user
+            }
+        };
+        Ok(StateChange { user, transition })
+    })
+}
+
+/// What happens to a deleted manager's direct reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManagerCascade {
+    /// Their manager is cleared.
+    Clear,
+    /// They report to this user instead.
+    Repoint(UserId),
+}
+
+/// Deletes a user for good. Direct reports lose or change their manager, each change audited;
+/// the deletion itself is recorded with the id and username and no state.
+pub fn delete_user(
+    conn: &mut DbConnection,
+    id: UserId,
+    cascade: ManagerCascade,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<User, ServiceError> {
+    write_transaction(conn, |conn| {
+        let user = users::find(conn, id)?.ok_or(ServiceError::UserNotFound(id))?;
+        let new_manager = match cascade {
+            ManagerCascade::Clear => None,
+            ManagerCascade::Repoint(manager) if manager == id => None,
+            ManagerCascade::Repoint(manager) => {
+                users::find(conn, manager)?.ok_or(ServiceError::UserNotFound(manager))?;
+                Some(manager)
+            }
+        };
+        for report in users::direct_reports(conn, id)? {
+            let mut changed = report.clone();
+            changed.manager = new_manager;
+            changed.updated_at = now;
+            changed.version += 1;
+            let details = json!({ "changes": [{
+                "field": "manager",
+                "from": id.to_string(),
+                "to": new_manager.map(|m| m.to_string()),
+            }]});
+            let event = user_event(EventType::UserUpdate, actor, &changed, details);
+            apply_user_change(conn, UserChange::Update(&changed), vec![event], now)?;
+        }
+        let event = user_event(EventType::UserDelete, actor, &user, json!({}));
+        apply_user_change(conn, UserChange::Delete(&user), vec![event], now)?;
+        tracing::info!(user.id = %id, source = %actor.source, "user deleted");
+        Ok(user)
+    })
+}

@@ -1,0 +1,139 @@
+//! Storage on SQLite (embedded, the default) or PostgreSQL, through diesel and an r2d2 pool.
+//! This is the only module that speaks SQL; everything above it works with domain types.
+
+pub mod audit;
+mod connection;
+mod error;
+mod migrate;
+pub mod schema;
+pub mod settings;
+mod time;
+mod transaction;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::r2d2::{Pool, PooledConnection};
+
+pub use connection::{Backend, DbConnection, redact_url};
+pub use error::{StoreError, UniqueField};
+pub use transaction::write_transaction;
+
+use connection::ConnectionManager;
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `postgres://…`, or a path (optionally `sqlite://path`) to an SQLite file.
+    pub url: String,
+    /// Connections kept open at most. SQLite has one writer at a time, so a few suffice there.
+    pub max_connections: u32,
+    /// How long a caller waits for a connection before the database counts as unavailable.
+    pub connect_timeout: Duration,
+}
+
+impl StoreOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        let url = url.into();
+        let max_connections = match Backend::of_url(&url) {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 16,
+        };
+        Self {
+            url,
+            max_connections,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A handle on the database, cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connection lent by the pool.
+pub type Conn = PooledConnection<ConnectionManager>;
+
+impl Store {
+    /// Opens the pool and checks that one connection can be made, so that a wrong URL or a
+    /// database that is down is reported at once, with the database's own reason.
+    pub fn open(options: &StoreOptions) -> Result<Self, StoreError> {
+        let manager = ConnectionManager::new(&options.url);
+        let backend = manager.backend();
+        // Try once directly: the pool would only report a timeout, not why connecting failed.
+        diesel::r2d2::ManageConnection::connect(&manager).map_err(StoreError::unavailable)?;
+        let pool = Pool::builder()
+            .max_size(options.max_connections)
+            .min_idle(Some(1))
+            .connection_timeout(options.connect_timeout)
+            .build(manager)
+            .map_err(StoreError::unavailable)?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations this binary carries that the database has not seen yet.
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        migrate::run_pending(&mut conn)
+    }
+
+    /// Borrows a connection for blocking work (CLI commands, tests, workers' blocking steps).
+    pub fn conn(&self) -> Result<Conn, StoreError> {
+        self.pool.get().map_err(StoreError::unavailable)
+    }
+
+    /// Runs blocking database work off the async runtime, keeping the caller's tracing span and
+    /// re-raising a panic from the closure instead of turning it into an error.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        let span = tracing::Span::current();
+        let task = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = store.conn()?;
+            work(&mut conn)
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(join_error) if join_error.is_panic() => {
+                std::panic::resume_unwind(join_error.into_panic())
+            }
+            Err(_) => Err(StoreError::unavailable("the database task was cancelled").into()),
+        }
+    }
+
+    /// True when the database answers a trivial query now.
+    pub async fn ping(&self) -> bool {
+        self.run(|conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("SELECT 1").map_err(StoreError::from)
+        })
+        .await
+        .is_ok()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,121 @@
+// The tables as diesel sees them; one definition serves both backends. Keep it in step with
+// migrations/sqlite and migrations/postgres.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        username_folded -> Text,
+        email -> Text,
+        alternate_email -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        middle_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        employee_identifier -> Nullable<Text>,
+        job_title -> Nullable<Text>,
+        department -> Nullable<Text>,
+        company -> Nullable<Text>,
+        cost_center -> Nullable<Text>,
+        location -> Nullable<Text>,
+        employee_type -> Nullable<Text>,
+        manager_id -> Nullable<Text>,
+        phone_numbers -> Text,
+        addresses -> Text,
+        samba_service_user -> Bool,
+        external_id -> Nullable<Text>,
+        state -> Text,
+        state_source -> Text,
+        state_changed_at -> Timestamp,
+        password_hash -> Nullable<Text>,
+        password_expired -> Bool,
+        password_set_at -> Nullable<Timestamp>,
+        creation_source -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        occurred_at -> Timestamp,
+        event_type -> Text,
+        initiator_kind -> Text,
+        initiator_name -> Nullable<Text>,
+        resource_kind -> Text,
+        resource_id -> Text,
+        resource_name -> Nullable<Text>,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    schedules (id) {
+        id -> Text,
+        user_id -> Text,
+        target_state -> Text,
+        requested_at -> Timestamp,
+        run_at -> Timestamp,
+        send_activation_email -> Bool,
+        activation_email_override -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    integrations (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        options -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    settings,
+    audit_events,
+    audit_head,
+    schedules,
+    integrations,
+    outbox,
+);
