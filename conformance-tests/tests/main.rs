@@ -1,0 +1,3 @@
+//! Black-box tests: one binary, one module per area.
+
+mod serve;

@@ -1,0 +1,69 @@
+//! `roster serve`: opens the database, applies migrations and runs the HTTP server until a
+//! shutdown signal arrives.
+
+use std::net::TcpListener;
+
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::store::{Backend, Store, StoreOptions, redact_url};
+
+/// Opens the configured database, creating the SQLite data directory when needed, and brings
+/// its schema up to date.
+pub fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let url = config.database_url();
+    if Backend::of_url(&url) == Backend::Sqlite {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let mut options = StoreOptions::new(&url);
+    if let Some(max) = config.database_max_connections {
+        options.max_connections = max;
+    }
+    let store = Store::open(&options)
+        .with_context(|| format!("cannot open the database at {}", redact_url(&url)))?;
+    let applied = store
+        .migrate()
+        .with_context(|| format!("cannot migrate the database at {}", redact_url(&url)))?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "database schema updated");
+    }
+    Ok(store)
+}
+
+/// Runs the server on `listener` until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyhow::Result<()> {
+    let address = listener.local_addr().context("listener has no address")?;
+    let state = web::Data::new(AppState {
+        store: store.clone(),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .configure(http::routes)
+    })
+    .listen(listener)
+    .with_context(|| format!("cannot serve on {address}"))?
+    .run();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        listen = %address,
+        backend = store.backend().name(),
+        data_dir = %config.data_dir.display(),
+        "roster started"
+    );
+    server.await.context("HTTP server failed")
+}
+
+/// Binds the configured address, with an error that names it.
+pub fn bind(config: &Config) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(config.listen).with_context(|| format!("cannot listen on {}", config.listen))
+}

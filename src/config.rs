@@ -1,0 +1,140 @@
+//! Configuration, layered: built-in defaults, then a TOML file, then `ROSTER_*` environment
+//! variables, then command-line flags. Later layers win.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and other local files.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; when absent, SQLite in `data_dir/roster.db`.
+    pub database_url: Option<String>,
+    /// Largest number of open database connections.
+    pub database_max_connections: Option<u32>,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("roster-data"),
+            database_url: None,
+            database_max_connections: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// The environment variables read as configuration; others with the prefix (such as the test
+/// suite's `ROSTER_TEST_*`) are not configuration and are left alone.
+const ENV_KEYS: [&str; 5] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "database_max_connections",
+    "log_format",
+];
+
+/// Values given on the command line; `None` leaves the layer below in force.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Reads every layer. A config file that is named but missing is an error; so is a value of
+    /// the wrong type, reported with where it came from.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(Box::new(figment::Error::from(format!(
+                    "config file {} does not exist",
+                    path.display()
+                ))));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment
+            .merge(Env::prefixed("ROSTER_").only(&ENV_KEYS))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The database to use: the configured URL, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            self.data_dir
+                .join("roster.db")
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_nothing_configured_sqlite_lives_in_the_data_directory() {
+        let config = Config::default();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url(), "roster-data/roster.db");
+    }
+
+    #[test]
+    fn the_file_is_read_and_flags_beat_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("roster.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/roster\"\nlog_format = \"json\"\n",
+        )
+        .expect("write config");
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:9100".parse().expect("address")),
+            ..Overrides::default()
+        };
+        let config = Config::load(Some(&path), &overrides).expect("loads");
+        assert_eq!(config.listen.port(), 9100);
+        assert_eq!(config.data_dir, PathBuf::from("/srv/roster"));
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("roster.toml");
+        std::fs::write(&path, "listne = \"127.0.0.1:9000\"\n").expect("write config");
+        let error = Config::load(Some(&path), &Overrides::default()).expect_err("typo");
+        assert!(error.to_string().contains("listne"), "{error}");
+        let missing = dir.path().join("absent.toml");
+        assert!(Config::load(Some(&missing), &Overrides::default()).is_err());
+    }
+}
