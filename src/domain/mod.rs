@@ -3,6 +3,7 @@
 //! callers pass in whatever time or stored facts a rule needs.
 
 pub mod audit;
+pub mod changes;
 pub mod defaults;
 pub mod ids;
 pub mod lifecycle;

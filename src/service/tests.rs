@@ -320,3 +320,52 @@ fn deleting_an_unknown_user_is_not_found() {
         assert!(matches!(error, ServiceError::UserNotFound(id) if id == missing));
     });
 }
+
+#[test]
+fn an_update_records_the_changed_fields_and_a_stale_version_is_refused() {
+    on_each_backend(|store| {
+        let user = create(store, "yara", LifecycleState::Activated);
+        let mut conn = store.conn().expect("conn");
+        let actor = Actor::admin("tests");
+        let updated = super::users::update_user(
+            &mut conn,
+            user.id,
+            Some(user.version),
+            &actor,
+            Utc::now(),
+            |u| {
+                u.department = Some("Finance".into());
+                u.state = LifecycleState::Staged; // ignored: state only changes through change_state
+                Ok(())
+            },
+        )
+        .expect("update");
+        assert_eq!(updated.department.as_deref(), Some("Finance"));
+        assert_eq!(updated.state, LifecycleState::Activated);
+        assert_eq!(updated.version, user.version + 1);
+        let events = audit::for_resource(&mut conn, &user.id.to_string()).expect("events");
+        let last = events.last().expect("event");
+        assert_eq!(last.event_type, "user_update");
+        assert!(
+            last.details.contains("\"field\":\"department\""),
+            "{}",
+            last.details
+        );
+
+        let before = snapshot(&mut conn, &user);
+        let error = super::users::update_user(
+            &mut conn,
+            user.id,
+            Some(user.version),
+            &actor,
+            Utc::now(),
+            |u| {
+                u.department = Some("Sales".into());
+                Ok(())
+            },
+        )
+        .expect_err("stale version");
+        assert!(matches!(error, ServiceError::Conflict));
+        assert_eq!(snapshot(&mut conn, &user), before);
+    });
+}

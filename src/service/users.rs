@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::ServiceError;
 use crate::domain::audit::{AuditResource, EventType, Initiator, NewAuditEvent};
+use crate::domain::changes::user_changes;
 use crate::domain::lifecycle::{self, Transition, Trigger};
 use crate::domain::{CreationMethod, LifecycleState, StateSource, User, UserId};
 use crate::store::users::{UserChange, apply_user_change};
@@ -82,6 +83,50 @@ pub fn create_user(
         apply_user_change(conn, UserChange::Create(&user), vec![event], now)?;
         tracing::info!(user.id = %user.id, user.state = %user.state, source = %actor.source, "user created");
         Ok(user)
+    })
+}
+
+/// Edits a user's profile with `edit` and records the changed fields as one `user_update`
+/// event. `expected_version`, when given, must be the stored version (an ETag or `If-Match`
+/// check); otherwise the edit applies to whatever is stored now. The state is not edited here:
+/// use [`change_state`], which enforces the lifecycle rules. An edit that changes nothing writes
+/// nothing.
+pub fn update_user(
+    conn: &mut DbConnection,
+    id: UserId,
+    expected_version: Option<i64>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    edit: impl FnOnce(&mut User) -> Result<(), ServiceError>,
+) -> Result<User, ServiceError> {
+    write_transaction(conn, |conn| {
+        let before = users::find(conn, id)?.ok_or(ServiceError::UserNotFound(id))?;
+        if expected_version.is_some_and(|version| version != before.version) {
+            return Err(ServiceError::Conflict);
+        }
+        let mut after = before.clone();
+        edit(&mut after)?;
+        // Fields owned by the lifecycle and the store are restored whatever the edit did.
+        after.id = before.id;
+        after.state = before.state;
+        after.state_source = before.state_source.clone();
+        after.state_changed_at = before.state_changed_at;
+        after.created_at = before.created_at;
+        let changes = user_changes(&before, &after);
+        if changes.is_empty() {
+            return Ok(before);
+        }
+        after.updated_at = now;
+        after.version = before.version + 1;
+        let event = user_event(
+            EventType::UserUpdate,
+            actor,
+            &after,
+            json!({ "changes": changes }),
+        );
+        apply_user_change(conn, UserChange::Update(&after), vec![event], now)?;
+        tracing::info!(user.id = %id, fields = changes.len(), source = %actor.source, "user updated");
+        Ok(after)
     })
 }
 
@@ -191,6 +236,7 @@ pub fn delete_user(
             let event = user_event(EventType::UserUpdate, actor, &changed, details);
             apply_user_change(conn, UserChange::Update(&changed), vec![event], now)?;
         }
+        // TODO(#4): delete the user's pending scheduled state changes in this transaction.
         let event = user_event(EventType::UserDelete, actor, &user, json!({}));
         apply_user_change(conn, UserChange::Delete(&user), vec![event], now)?;
         tracing::info!(user.id = %id, source = %actor.source, "user deleted");
