@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
+use crate::service::api_keys;
 use crate::store::audit::{self, Verification};
 use crate::{app, telemetry};
 
@@ -66,6 +67,26 @@ pub enum Command {
     /// Inspect the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage admin API keys (sent by scripts in the x-api-key header).
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key and print it once; only its digest is stored.
+    Create {
+        /// A unique name; changes made with the key are recorded under it.
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys by name, with when they were created or revoked.
+    List,
+    /// Revoke a key by name: calls with it are refused from then on.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,7 +126,40 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(AuditCommand::Verify) => verify_audit(&config),
+        Command::Apikey(command) => api_key_command(&config, command),
     }
+}
+
+#[allow(clippy::print_stdout)] // the key, or the listing, is the command's output
+fn api_key_command(config: &Config, command: ApiKeyCommand) -> anyhow::Result<ExitCode> {
+    let store = app::open_store(config)?;
+    let mut conn = store.conn()?;
+    let now = chrono::Utc::now();
+    match command {
+        ApiKeyCommand::Create { name } => {
+            let minted = api_keys::create(&mut conn, &name, now)?;
+            eprintln!(
+                "API key {:?} created; it is shown only this once:",
+                minted.record.name
+            );
+            println!("{}", minted.key);
+        }
+        ApiKeyCommand::List => {
+            for key in crate::store::api_keys::list(&mut conn)? {
+                let status = key
+                    .revoked_at
+                    .map_or_else(|| "active".to_owned(), |at| format!("revoked {at}"));
+                println!("{}\tcreated {}\t{status}", key.name, key.created_at);
+            }
+        }
+        ApiKeyCommand::Revoke { name } => {
+            if !api_keys::revoke(&mut conn, &name, now)? {
+                anyhow::bail!("no active API key is named {name:?}");
+            }
+            eprintln!("API key {name:?} revoked");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[allow(clippy::print_stdout)] // the verdict is the command's output

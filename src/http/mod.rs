@@ -1,5 +1,7 @@
 //! The HTTP interface: routes and the state handlers share.
 
+pub mod admin_auth;
+pub mod api_error;
 mod health;
 
 use actix_web::web;

@@ -2,6 +2,7 @@
 //! follow-up work in one transaction. The admin API, SCIM, the CLI and the workers all call
 //! these, so a rule holds whichever way a change arrives.
 
+pub mod api_keys;
 mod error;
 pub mod users;
 

@@ -9,6 +9,7 @@ pub enum UniqueField {
     UserName,
     EmployeeIdentifier,
     IntegrationName,
+    ApiKeyName,
 }
 
 impl UniqueField {
@@ -17,6 +18,7 @@ impl UniqueField {
             Self::UserName => "username",
             Self::EmployeeIdentifier => "employeeIdentifier",
             Self::IntegrationName => "integration name",
+            Self::ApiKeyName => "API key name",
         }
     }
 }
@@ -68,6 +70,8 @@ impl From<DieselError> for StoreError {
                     Self::Duplicate(UniqueField::UserName)
                 } else if text.contains("employee_identifier") {
                     Self::Duplicate(UniqueField::EmployeeIdentifier)
+                } else if text.contains("api_keys") {
+                    Self::Duplicate(UniqueField::ApiKeyName)
                 } else if text.contains("integrations") {
                     Self::Duplicate(UniqueField::IntegrationName)
                 } else {

@@ -1,6 +1,7 @@
 //! Storage on SQLite (embedded, the default) or PostgreSQL, through diesel and an r2d2 pool.
 //! This is the only module that speaks SQL; everything above it works with domain types.
 
+pub mod api_keys;
 pub mod audit;
 mod connection;
 mod error;

@@ -85,6 +85,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        key_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     integrations (id) {
         id -> Text,
         name -> Text,
@@ -116,6 +126,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_head,
     schedules,
+    api_keys,
     integrations,
     outbox,
 );

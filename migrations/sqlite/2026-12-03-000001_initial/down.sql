@@ -1,5 +1,6 @@
 DROP TABLE outbox;
 DROP TABLE integrations;
+DROP TABLE api_keys;
 DROP TABLE schedules;
 DROP TABLE audit_head;
 DROP TABLE audit_events;

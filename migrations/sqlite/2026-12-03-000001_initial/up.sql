@@ -99,6 +99,16 @@ CREATE TABLE schedules (
 CREATE INDEX schedules_run_at ON schedules (run_at);
 CREATE INDEX schedules_user ON schedules (user_id, run_at);
 
+-- Keys for the admin API (x-api-key header). Only the SHA-256 of a key is kept: keys are long
+-- random strings, so a fast hash is safe and lets a request find its key by index.
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at TIMESTAMP NOT NULL,
+    revoked_at TIMESTAMP
+);
+
 -- Identity providers that push users over SCIM, with their lifecycle options as JSON.
 CREATE TABLE integrations (
     id TEXT PRIMARY KEY NOT NULL,
