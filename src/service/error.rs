@@ -14,7 +14,7 @@ pub enum ServiceError {
     InvalidField(#[from] InvalidField),
     #[error("no user has id {0}")]
     UserNotFound(UserId),
-    #[error("another user already has this {}", .0.api_name())]
+    #[error("this {} is already taken", .0.api_name())]
     Duplicate(UniqueField),
     /// Someone else changed the record between our read and our write; retrying may succeed.
     #[error("the user was changed by another request at the same time; try again")]
