@@ -89,6 +89,9 @@ impl From<ServiceError> for ApiError {
                 Self::bad_request(error.to_string())
             }
             ServiceError::UserNotFound(_) => Self::not_found(error.to_string()),
+            ServiceError::NotAllowed(_) => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", error.to_string())
+            }
             ServiceError::Duplicate(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", error.to_string())
             }

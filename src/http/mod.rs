@@ -1,5 +1,6 @@
 //! The HTTP interface: routes and the state handlers share.
 
+pub mod admin;
 pub mod admin_auth;
 pub mod api_error;
 mod health;
@@ -18,5 +19,6 @@ pub struct AppState {
 pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz));
+        .route("/readyz", web::get().to(health::readyz))
+        .configure(admin::routes);
 }

@@ -4,12 +4,16 @@
 pub mod api_keys;
 pub mod audit;
 mod connection;
+pub mod email_outbox;
 mod error;
 mod migrate;
+pub mod organization;
+pub mod password_tokens;
 pub mod schema;
 pub mod settings;
 mod time;
 mod transaction;
+pub mod user_queries;
 pub mod users;
 
 use std::time::Duration;

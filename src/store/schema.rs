@@ -120,6 +120,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_outbox (id) {
+        id -> BigInt,
+        user_id -> Text,
+        kind -> Text,
+        recipient -> Text,
+        link_token -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    password_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     settings,
@@ -129,4 +155,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     integrations,
     outbox,
+    email_outbox,
+    password_tokens,
 );
