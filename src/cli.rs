@@ -11,12 +11,16 @@ use crate::service::api_keys;
 use crate::store::audit::{self, Verification};
 use crate::{app, telemetry};
 
+mod user;
+
 /// Exit codes, so scripts can tell outcomes apart.
 pub mod exit {
     /// The command failed: bad configuration, unreachable database, I/O error.
     pub const FAILURE: u8 = 1;
     /// `audit verify` found the trail altered or truncated.
     pub const AUDIT_BROKEN: u8 = 3;
+    /// The request was refused: unknown user, invalid value, or a lifecycle rule.
+    pub const REFUSED: u8 = 4;
 }
 
 #[derive(Debug, Parser)]
@@ -25,7 +29,8 @@ pub mod exit {
     version,
     about = "User-lifecycle server: SCIM 2.0 for identity providers, a JumpCloud-compatible \
              admin API, and provisioning to LDAP directories and SCIM apps",
-    after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 audit trail broken."
+    after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 audit trail broken, \
+                  4 request refused (unknown user, invalid value, lifecycle rule)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -70,6 +75,9 @@ pub enum Command {
     /// Manage admin API keys (sent by scripts in the x-api-key header).
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Create, list, show, activate, suspend and delete users.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Verify) => verify_audit(&config),
         Command::Apikey(command) => api_key_command(&config, command),
+        Command::User(command) => user::command(&config, command),
     }
 }
 

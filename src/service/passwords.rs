@@ -43,11 +43,11 @@ pub fn hash_password(policy: &PasswordPolicy, clear: &str) -> Result<PasswordHas
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt)
         .map_err(|error| StoreError::Unavailable(format!("no system randomness: {error}")))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| StoreError::corrupt(e.to_string()))?;
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| StoreError::corrupt(e))?;
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes are a valid salt length");
+    let params = Params::new(19 * 1024, 2, 1, None).expect("constant parameters are in range");
     let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password(clear.as_bytes(), &salt)
-        .map_err(|e| StoreError::corrupt(format!("hashing failed: {e}")))?;
+        .map_err(|e| StoreError::unavailable(format!("password hashing failed: {e}")))?;
     Ok(PasswordHash(hash.to_string()))
 }
 

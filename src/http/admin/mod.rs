@@ -2,7 +2,7 @@
 //! organization's settings. Handlers only extract, call a service and map the answer.
 
 mod activation;
-mod body;
+pub(crate) mod body;
 mod bulk_delete;
 mod list_query;
 mod organizations;
