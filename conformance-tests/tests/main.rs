@@ -1,5 +1,6 @@
 //! Black-box tests: one binary, one module per area.
 
+mod admin_cli;
 mod admin_email;
 mod admin_organizations;
 mod admin_users;
