@@ -256,8 +256,25 @@ fn passwords_are_checked_hashed_and_reported_as_activated() {
         server.event_types(&id(&plain)),
         ["user_create", "user_password_set"]
     );
-    let (_, expired) = server.put(&user_path(&plain), json!({"password_expired": true}));
+    let (_, expired) = server.put(
+        &user_path(&plain),
+        json!({"password_expired": true, "jobTitle": "Engineer"}),
+    );
     assert_eq!(expired["password_expired"], true);
+    assert_eq!(expired["jobTitle"], "Engineer");
+    // 26: a profile edit is one user_update listing the changed fields.
+    let update = server.events_for(&id(&plain)).pop().expect("events");
+    assert_eq!(update.event_type, "user_update");
+    for field in ["\"field\":\"jobTitle\"", "\"field\":\"password_expired\""] {
+        assert!(update.details.contains(field), "{}", update.details);
+    }
+    let audit = server.audit_count();
+    server.put(&user_path(&plain), json!({"jobTitle": "Engineer"}));
+    assert_eq!(
+        server.audit_count(),
+        audit,
+        "26: a no-op edit writes nothing"
+    );
 
     let before = Snapshot::take(&server);
     assert_refused(

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::ServiceError;
 use super::users::Actor;
-use crate::domain::audit::{AuditResource, EventType, NewAuditEvent};
+use crate::domain::audit::{AuditResource, EventType, Initiator, InitiatorKind, NewAuditEvent};
 use crate::domain::password::PasswordPolicy;
 use crate::domain::user::InvalidField;
 use crate::domain::{LifecycleState, User, UserId};
@@ -51,10 +51,10 @@ pub fn hash_password(policy: &PasswordPolicy, clear: &str) -> Result<PasswordHas
     Ok(PasswordHash(hash.to_string()))
 }
 
-fn password_event(actor: &Actor, user: &User, how: &str) -> NewAuditEvent {
+fn password_event(initiator: &Initiator, user: &User, how: &str) -> NewAuditEvent {
     NewAuditEvent {
         event_type: EventType::UserPasswordSet,
-        initiated_by: actor.initiator.clone(),
+        initiated_by: initiator.clone(),
         resource: AuditResource::user(user.id, user.username.as_str()),
         details: json!({ "password_expired": user.password.expired, "set_by": how }),
     }
@@ -69,7 +69,7 @@ pub fn apply_password(user: &mut User, hash: PasswordHash, expired: bool, now: D
 
 /// The `user_password_set` event for a user created with a password.
 pub fn password_set_event(actor: &Actor, user: &User) -> NewAuditEvent {
-    password_event(actor, user, "admin")
+    password_event(&actor.initiator, user, "admin")
 }
 
 /// Sets a user's password (a staged user's too: it is stored and only used once the user is
@@ -87,7 +87,7 @@ pub fn set_password(
         apply_password(&mut user, hash, expired, now);
         user.updated_at = now;
         user.version += 1;
-        let event = password_event(actor, &user, "admin");
+        let event = password_event(&actor.initiator, &user, "admin");
         apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
         tracing::info!(user.id = %id, password_expired = expired, "password set");
         Ok(user)
@@ -146,12 +146,12 @@ pub fn set_password_with_token(
         apply_password(&mut user, hash, false, now);
         user.updated_at = now;
         user.version += 1;
-        let actor = Actor::admin(user.username.as_str());
-        let mut event = password_event(&actor, &user, "user");
-        event.initiated_by = crate::domain::audit::Initiator {
-            kind: crate::domain::audit::InitiatorKind::System,
+        // The user acts through a link Roster sent, so Roster is recorded as the initiator.
+        let initiator = Initiator {
+            kind: InitiatorKind::System,
             name: Some("set-password link".into()),
         };
+        let event = password_event(&initiator, &user, "user");
         apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
         password_tokens::mark_used(conn, &digest, now)?;
         tracing::info!(user.id = %id, "password set through a one-time link");
