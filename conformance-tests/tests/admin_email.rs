@@ -284,3 +284,62 @@ fn without_smtp_mail_is_written_to_files_and_the_link_sets_the_password_once() {
     let (_, stored) = server.get(&format!("/api/systemusers/{}", id(&sue)));
     assert_eq!(stored["activated"], false);
 }
+
+// 8, 54: a reset request mails an active user a link, mails a staged user nothing (recorded),
+// refuses a suspended user with 403 and changes nothing; an unknown name looks like success.
+#[test]
+fn password_reset_requests_follow_the_state() {
+    let smtp = SmtpListener::start();
+    let server = smtp_server(&smtp);
+    let active = server.create_user(json!({"username": "act", "email": "act@corp.example"}));
+    let staged = server
+        .create_user(json!({"username": "stg", "email": "stg@corp.example", "state": "STAGED"}));
+    server
+        .create_user(json!({"username": "sus", "email": "sus@corp.example", "state": "SUSPENDED"}));
+    let http = conformance_tests::client();
+    let request = |username: &str| {
+        let response = http
+            .post(server.server.url("/api/password/reset-request"))
+            .json(&json!({ "username": username }))
+            .send()
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().unwrap_or(Value::Null))
+    };
+
+    assert_eq!(request("act").0, 202);
+    let mails = smtp.wait_for(1, Duration::from_secs(30));
+    assert_eq!(mails[0].to, ["act@corp.example"]);
+    assert!(
+        mails[0].data.contains("Subject: Reset your password"),
+        "{}",
+        mails[0].data
+    );
+    assert_eq!(
+        server.event_types(&id(&active)).last().map(String::as_str),
+        Some("user_password_reset_request")
+    );
+
+    assert_eq!(request("stg").0, 202);
+    let events = server.events_for(&id(&staged));
+    let last = events.last().expect("events");
+    assert_eq!(last.event_type, "user_password_reset_request");
+    assert!(last.details.contains("suppressed"), "{}", last.details);
+
+    let (audit, emails) = (server.audit_count(), server.email_count());
+    let (status, refused) = request("sus");
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .expect("message")
+            .contains("suspended")
+    );
+    assert_eq!(request("nobody").0, 202);
+    assert_eq!(
+        (server.audit_count(), server.email_count()),
+        (audit, emails)
+    );
+    wait_until_delivered(&server);
+    assert_eq!(smtp.received().len(), 1, "only the active user got mail");
+}

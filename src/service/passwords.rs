@@ -159,6 +159,72 @@ pub fn set_password_with_token(
     })
 }
 
+/// What a reset request did; the caller answers the same way for each, so that nobody can
+/// learn which usernames exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetOutcome {
+    Queued,
+    /// The user is staged: staged users never get mail.
+    SuppressedStaged,
+    UnknownUser,
+}
+
+/// A user asks for a link to set a new password. An active user gets it (at the alternate
+/// email, else the company email); a staged user gets nothing (recorded); a suspended user is
+/// refused, since suspension revokes self-service too, and nothing is recorded or sent.
+pub fn request_password_reset(
+    conn: &mut DbConnection,
+    username: &str,
+    now: DateTime<Utc>,
+) -> Result<ResetOutcome, ServiceError> {
+    write_transaction(conn, |conn| {
+        let Some(user) = users::find_by_username(conn, username)? else {
+            return Ok(ResetOutcome::UnknownUser);
+        };
+        let (outcome, details) = match user.state {
+            LifecycleState::Suspended => {
+                return Err(ServiceError::NotAllowed(
+                    "this account is suspended: its password cannot be reset until an \
+                     administrator reactivates it"
+                        .into(),
+                ));
+            }
+            LifecycleState::Staged => (
+                ResetOutcome::SuppressedStaged,
+                json!({ "status": "suppressed", "reason": "staged users never receive email" }),
+            ),
+            LifecycleState::Activated => {
+                let to = user.alternate_email.as_ref().unwrap_or(&user.email);
+                let token = issue_link_token(conn, user.id, now)?;
+                crate::store::email_outbox::enqueue(
+                    conn,
+                    &user.id.to_string(),
+                    "password_reset",
+                    to.as_str(),
+                    Some(&token),
+                    now,
+                )?;
+                (
+                    ResetOutcome::Queued,
+                    json!({ "status": "queued", "recipient_email": to }),
+                )
+            }
+        };
+        let event = NewAuditEvent {
+            event_type: EventType::UserPasswordResetRequest,
+            initiated_by: Initiator {
+                kind: InitiatorKind::System,
+                name: Some("password reset request".into()),
+            },
+            resource: AuditResource::user(user.id, user.username.as_str()),
+            details,
+        };
+        crate::store::audit::append(conn, vec![event], now)?;
+        tracing::info!(user.id = %user.id, outcome = ?outcome, "password reset requested");
+        Ok(outcome)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
