@@ -1,12 +1,12 @@
--- Email waiting to be delivered (welcome, activation and password-reset messages), written in the same
+-- Email waiting to be delivered (welcome and activation messages), written in the same
 -- transaction as the activation that causes it. Separate from the provisioning outbox: mail has
 -- its own worker, retry policy and retention.
 CREATE TABLE email_outbox (
     id BIGSERIAL PRIMARY KEY,
     user_id TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('welcome', 'activation', 'password_reset')),
+    kind TEXT NOT NULL CHECK (kind IN ('welcome', 'activation')),
     recipient TEXT NOT NULL,
-    -- The one-time set-password token an activation or reset email links to; cleared once delivered.
+    -- The one-time set-password token an activation email links to; cleared once delivered.
     link_token TEXT,
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'parked')),
     attempts INTEGER NOT NULL DEFAULT 0,
