@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 mod connection;
 mod error;
+pub mod groups;
 mod migrate;
 pub mod schema;
 pub mod settings;

@@ -120,6 +120,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_groups (id) {
+        id -> Text,
+        display_name -> Text,
+        display_name_folded -> Text,
+        description -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::joinable!(user_group_members -> user_groups (group_id));
+diesel::joinable!(user_group_members -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     settings,
@@ -129,4 +152,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     integrations,
     outbox,
+    user_groups,
+    user_group_members,
 );
