@@ -7,6 +7,7 @@ pub mod changes;
 pub mod defaults;
 pub mod ids;
 pub mod lifecycle;
+pub mod schedule;
 pub mod user;
 
 pub use defaults::{CreationMethod, DefaultState, StateDefaults};

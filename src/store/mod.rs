@@ -6,6 +6,7 @@ pub mod audit;
 mod connection;
 mod error;
 mod migrate;
+pub mod schedules;
 pub mod schema;
 pub mod settings;
 mod time;
