@@ -152,7 +152,10 @@ mod tests {
         assert_eq!(config.scheduler_interval_secs, 1);
         std::fs::write(&path, "scheduler_interval_secs = 0\n").expect("write config");
         let error = Config::load(Some(&path), &Overrides::default()).expect_err("zero");
-        assert!(error.to_string().contains("scheduler_interval_secs"), "{error}");
+        assert!(
+            error.to_string().contains("scheduler_interval_secs"),
+            "{error}"
+        );
     }
 
     #[test]

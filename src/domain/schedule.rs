@@ -113,7 +113,11 @@ pub fn parse_start_date(text: &str) -> Result<DateTime<Utc>, ScheduleError> {
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         return Ok(instant.with_timezone(&Utc));
     }
-    let local_formats = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"];
+    let local_formats = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ];
     if local_formats
         .iter()
         .any(|format| NaiveDateTime::parse_from_str(text, format).is_ok())
@@ -297,7 +301,11 @@ mod tests {
 
     #[test]
     fn a_time_without_offset_is_refused_naming_the_rule() {
-        for text in ["2030-06-01T12:00:00", "2030-06-01T12:00:00.000", "2030-06-01T12:00"] {
+        for text in [
+            "2030-06-01T12:00:00",
+            "2030-06-01T12:00:00.000",
+            "2030-06-01T12:00",
+        ] {
             let error = plan(request(Suspended, text), now()).expect_err(text);
             assert_eq!(error, ScheduleError::MissingOffset(text.to_owned()));
             assert!(error.to_string().contains("offset"), "{error}");
@@ -373,7 +381,9 @@ mod tests {
         let plan_of = |send| {
             let mut activation = request(Activated, "2030-06-01T12:00:00Z");
             activation.send_activation_emails = send;
-            plan(activation, now()).expect("valid").send_activation_email
+            plan(activation, now())
+                .expect("valid")
+                .send_activation_email
         };
         assert!(plan_of(Some(true)));
         assert!(!plan_of(Some(false)));

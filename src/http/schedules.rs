@@ -115,23 +115,28 @@ async fn create(
 
 /// `limit` and `skip` of a list request: limit 1–100, 10 when absent, as in JumpCloud's v2 API.
 fn paging(query: &[(String, String)]) -> Result<(i64, i64), ApiError> {
-    let number = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| {
-        match query.iter().rev().find(|(key, _)| key == name) {
-            None => Ok(default),
-            Some((_, text)) => text
-                .parse::<i64>()
-                .ok()
-                .filter(|value| range.contains(value))
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "{name}: {text:?} must be a whole number from {} to {}",
-                        range.start(),
-                        range.end()
-                    ))
-                }),
-        }
+    let number = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| match query
+        .iter()
+        .rev()
+        .find(|(key, _)| key == name)
+    {
+        None => Ok(default),
+        Some((_, text)) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|value| range.contains(value))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{name}: {text:?} must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ))
+            }),
     };
-    Ok((number("limit", 10, 1..=100)?, number("skip", 0, 0..=i64::MAX)?))
+    Ok((
+        number("limit", 10, 1..=100)?,
+        number("skip", 0, 0..=i64::MAX)?,
+    ))
 }
 
 fn query_pairs(request: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {

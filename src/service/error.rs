@@ -2,8 +2,8 @@
 
 use crate::domain::lifecycle::LifecycleError;
 use crate::domain::schedule::ScheduleError;
-use crate::domain::{ScheduleId, UserId};
 use crate::domain::user::InvalidField;
+use crate::domain::{ScheduleId, UserId};
 use crate::store::{StoreError, UniqueField};
 
 #[derive(Debug, thiserror::Error)]
