@@ -8,6 +8,7 @@ pub mod defaults;
 pub mod group;
 pub mod ids;
 pub mod lifecycle;
+pub mod schedule;
 pub mod user;
 
 pub use defaults::{CreationMethod, DefaultState, StateDefaults};

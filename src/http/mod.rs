@@ -3,6 +3,7 @@
 pub mod admin_auth;
 pub mod api_error;
 mod health;
+pub mod schedules;
 
 use actix_web::web;
 
@@ -18,5 +19,6 @@ pub struct AppState {
 pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz));
+        .route("/readyz", web::get().to(health::readyz))
+        .configure(schedules::routes);
 }

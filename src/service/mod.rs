@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 mod error;
+pub mod schedules;
 pub mod users;
 
 pub use error::ServiceError;

@@ -7,6 +7,7 @@ mod connection;
 mod error;
 pub mod groups;
 mod migrate;
+pub mod schedules;
 pub mod schema;
 pub mod settings;
 mod time;
