@@ -2,12 +2,14 @@
 //! users and the shape of audit events. Nothing here touches a database, the network or a clock;
 //! callers pass in whatever time or stored facts a rule needs.
 
+pub mod activation_email;
 pub mod audit;
 pub mod changes;
 pub mod defaults;
 pub mod group;
 pub mod ids;
 pub mod lifecycle;
+pub mod password;
 pub mod schedule;
 pub mod user;
 
