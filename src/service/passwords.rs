@@ -44,7 +44,7 @@ pub fn hash_password(policy: &PasswordPolicy, clear: &str) -> Result<PasswordHas
     getrandom::fill(&mut salt)
         .map_err(|error| StoreError::Unavailable(format!("no system randomness: {error}")))?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| StoreError::corrupt(e.to_string()))?;
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| StoreError::corrupt(e))?;
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(StoreError::corrupt)?;
     let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password(clear.as_bytes(), &salt)
         .map_err(|e| StoreError::corrupt(format!("hashing failed: {e}")))?;
