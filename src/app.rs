@@ -1,7 +1,8 @@
-//! `roster serve`: opens the database, applies migrations and runs the HTTP server until a
-//! shutdown signal arrives.
+//! `roster serve`: opens the database, applies migrations and runs the HTTP server and the
+//! scheduler until a shutdown signal arrives.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -9,6 +10,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::scheduler;
 use crate::store::{Backend, Store, StoreOptions, redact_url};
 
 /// Opens the configured database, creating the SQLite data directory when needed, and brings
@@ -74,7 +76,12 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
         data_dir = %config.data_dir.display(),
         "roster started"
     );
+    let scheduler = scheduler::worker::spawn(
+        store.clone(),
+        Duration::from_secs(config.scheduler_interval_secs),
+    );
     let served = server.await.context("HTTP server failed");
+    scheduler.abort();
     let _ = stop_mail.send(true);
     let _ = mail_worker.await;
     served

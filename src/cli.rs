@@ -11,7 +11,9 @@ use crate::service::api_keys;
 use crate::store::audit::{self, Verification};
 use crate::{app, telemetry};
 
+mod schedule;
 mod user;
+pub use schedule::ScheduleCommand;
 
 /// Exit codes, so scripts can tell outcomes apart.
 pub mod exit {
@@ -78,6 +80,9 @@ pub enum Command {
     /// Create, list, show, activate, suspend and delete users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Schedule state changes for later, list and delete them.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify) => verify_audit(&config),
         Command::Apikey(command) => api_key_command(&config, command),
         Command::User(command) => user::command(&config, command),
+        Command::Schedule(command) => schedule::run(&config, command),
     }
 }
 

@@ -32,6 +32,8 @@ pub struct Config {
     /// Largest number of open database connections.
     pub database_max_connections: Option<u32>,
     pub log_format: LogFormat,
+    /// Seconds between two runs of the scheduler, which fires due scheduled state changes.
+    pub scheduler_interval_secs: u64,
     /// The address people reach this server at, for links in emails [default: from `listen`].
     pub public_url: Option<String>,
     /// The sender of the emails Roster sends.
@@ -98,6 +100,7 @@ impl Default for Config {
             database_url: None,
             database_max_connections: None,
             log_format: LogFormat::Text,
+            scheduler_interval_secs: 60,
             public_url: None,
             email_from: "Roster <roster@localhost>".into(),
             email_poll_seconds: 5,
@@ -109,12 +112,13 @@ impl Default for Config {
 
 /// The environment variables read as configuration; others with the prefix (such as the test
 /// suite's `ROSTER_TEST_*`) are not configuration and are left alone.
-const ENV_KEYS: [&str; 7] = [
+const ENV_KEYS: [&str; 8] = [
     "listen",
     "data_dir",
     "database_url",
     "database_max_connections",
     "log_format",
+    "scheduler_interval_secs",
     "public_url",
     "email_from",
 ];
@@ -147,8 +151,19 @@ impl Config {
         figment
             .merge(Env::prefixed("ROSTER_").only(&ENV_KEYS))
             .merge(Serialized::defaults(overrides))
-            .extract()
-            .map_err(Box::new)
+            .extract::<Config>()
+            .map_err(Box::new)?
+            .validated()
+    }
+
+    /// Refuses values of the right type that still make no sense.
+    fn validated(self) -> Result<Self, Box<figment::Error>> {
+        if self.scheduler_interval_secs == 0 {
+            return Err(Box::new(figment::Error::from(
+                "scheduler_interval_secs must be at least 1".to_owned(),
+            )));
+        }
+        Ok(self)
     }
 
     /// The base of links in emails, without a trailing slash.
@@ -199,6 +214,22 @@ mod tests {
         assert_eq!(config.listen.port(), 9100);
         assert_eq!(config.data_dir, PathBuf::from("/srv/roster"));
         assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn the_scheduler_runs_every_minute_unless_configured_and_never_every_zero_seconds() {
+        assert_eq!(Config::default().scheduler_interval_secs, 60);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("roster.toml");
+        std::fs::write(&path, "scheduler_interval_secs = 1\n").expect("write config");
+        let config = Config::load(Some(&path), &Overrides::default()).expect("loads");
+        assert_eq!(config.scheduler_interval_secs, 1);
+        std::fs::write(&path, "scheduler_interval_secs = 0\n").expect("write config");
+        let error = Config::load(Some(&path), &Overrides::default()).expect_err("zero");
+        assert!(
+            error.to_string().contains("scheduler_interval_secs"),
+            "{error}"
+        );
     }
 
     #[test]

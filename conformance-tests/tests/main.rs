@@ -4,4 +4,5 @@ mod admin_cli;
 mod admin_email;
 mod admin_organizations;
 mod admin_users;
+mod schedules;
 mod serve;

@@ -33,6 +33,9 @@ pub enum EventType {
     UserDeprovision,
     UserDeleteProvision,
     OrganizationUpdate,
+    GroupCreate,
+    GroupUpdate,
+    GroupDelete,
 }
 
 impl EventType {
@@ -57,6 +60,9 @@ impl EventType {
             Self::UserDeprovision => "user_deprovision",
             Self::UserDeleteProvision => "user_delete_provision",
             Self::OrganizationUpdate => "organization_update",
+            Self::GroupCreate => "group_create",
+            Self::GroupUpdate => "group_update",
+            Self::GroupDelete => "group_delete",
         }
     }
 }
@@ -127,6 +133,14 @@ pub struct AuditResource {
 }
 
 impl AuditResource {
+    pub fn group(id: impl ToString, display_name: impl Into<String>) -> Self {
+        Self {
+            kind: "user_group".into(),
+            id: id.to_string(),
+            name: Some(display_name.into()),
+        }
+    }
+
     pub fn user(id: impl ToString, username: impl Into<String>) -> Self {
         Self {
             kind: "systemuser".into(),

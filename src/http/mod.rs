@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_auth;
 pub mod api_error;
 mod health;
+pub mod schedules;
 
 use actix_web::web;
 
@@ -20,5 +21,6 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .configure(schedules::routes)
         .configure(admin::routes);
 }
