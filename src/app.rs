@@ -49,7 +49,11 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
     let admin_settings = web::Data::new(http::admin::AdminSettings {
         password_policy: config.password_policy.clone(),
     });
-    let mailer = crate::mail::Mailer::new(&config, store.clone())?;
+    let base_url = match &config.public_url {
+        Some(_) => config.public_base_url(),
+        None => format!("http://{address}"),
+    };
+    let mailer = crate::mail::Mailer::new(&config, store.clone(), base_url)?;
     let (stop_mail, mail_shutdown) = tokio::sync::watch::channel(false);
     let mail_worker = actix_web::rt::spawn(mailer.run(
         std::time::Duration::from_secs(config.email_poll_seconds.max(1)),

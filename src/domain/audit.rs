@@ -22,6 +22,8 @@ pub enum EventType {
     UserStateChangeRefused,
     UserActivationEmail,
     UserPasswordSet,
+    /// A user asked for a password-reset link (sent, or suppressed for a staged user).
+    UserPasswordResetRequest,
     UserActivationScheduleCreate,
     UserActivationScheduleDelete,
     UserSuspensionScheduleCreate,
@@ -48,6 +50,7 @@ impl EventType {
             Self::UserStateChangeRefused => "user_state_change_refused",
             Self::UserActivationEmail => "user_activation_email",
             Self::UserPasswordSet => "user_password_set",
+            Self::UserPasswordResetRequest => "user_password_reset_request",
             Self::UserActivationScheduleCreate => "user_activation_schedule_create",
             Self::UserActivationScheduleDelete => "user_activation_schedule_delete",
             Self::UserSuspensionScheduleCreate => "user_suspension_schedule_create",

@@ -56,6 +56,16 @@ pub fn build(
                 user.username
             ),
         ),
+        ("password_reset", Some(link)) => (
+            "Reset your password",
+            format!(
+                "{}\n\nSomeone asked to reset the password of your account {}. If it was you, \
+                 choose a new password here (the link works once and expires in 7 days):\n\n\
+                 {link}\n\nIf it was not you, ignore this message.\n",
+                greeting(user),
+                user.username
+            ),
+        ),
         _ => {
             return Err(BuildError(format!(
                 "unknown email kind {kind:?} or missing link"

@@ -83,7 +83,8 @@ fn backoff(attempt: i32) -> chrono::Duration {
 }
 
 impl Mailer {
-    pub fn new(config: &Config, store: Store) -> anyhow::Result<Self> {
+    /// `base_url` starts the links in emails (the configured public URL or the bound address).
+    pub fn new(config: &Config, store: Store, base_url: String) -> anyhow::Result<Self> {
         let transport = match &config.smtp {
             Some(smtp) => Transport::Smtp(smtp_transport(smtp)?),
             None => Transport::Files(config.data_dir.join("mail")),
@@ -96,7 +97,7 @@ impl Mailer {
             store,
             transport,
             from,
-            base_url: config.public_base_url(),
+            base_url,
         })
     }
 
@@ -190,7 +191,10 @@ impl Mailer {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod backoff_tests {
     use super::*;
 
     #[test]

@@ -15,4 +15,6 @@ pub mod users;
 pub use error::ServiceError;
 
 #[cfg(test)]
+mod admin_tests;
+#[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::ServiceError;
 use super::users::Actor;
-use crate::domain::audit::{AuditResource, EventType, NewAuditEvent};
+use crate::domain::audit::{AuditResource, EventType, Initiator, InitiatorKind, NewAuditEvent};
 use crate::domain::password::PasswordPolicy;
 use crate::domain::user::InvalidField;
 use crate::domain::{LifecycleState, User, UserId};
@@ -43,18 +43,18 @@ pub fn hash_password(policy: &PasswordPolicy, clear: &str) -> Result<PasswordHas
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt)
         .map_err(|error| StoreError::Unavailable(format!("no system randomness: {error}")))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| StoreError::corrupt(e.to_string()))?;
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(StoreError::corrupt)?;
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes are a valid salt length");
+    let params = Params::new(19 * 1024, 2, 1, None).expect("constant parameters are in range");
     let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password(clear.as_bytes(), &salt)
-        .map_err(|e| StoreError::corrupt(format!("hashing failed: {e}")))?;
+        .map_err(|e| StoreError::unavailable(format!("password hashing failed: {e}")))?;
     Ok(PasswordHash(hash.to_string()))
 }
 
-fn password_event(actor: &Actor, user: &User, how: &str) -> NewAuditEvent {
+fn password_event(initiator: &Initiator, user: &User, how: &str) -> NewAuditEvent {
     NewAuditEvent {
         event_type: EventType::UserPasswordSet,
-        initiated_by: actor.initiator.clone(),
+        initiated_by: initiator.clone(),
         resource: AuditResource::user(user.id, user.username.as_str()),
         details: json!({ "password_expired": user.password.expired, "set_by": how }),
     }
@@ -69,7 +69,7 @@ pub fn apply_password(user: &mut User, hash: PasswordHash, expired: bool, now: D
 
 /// The `user_password_set` event for a user created with a password.
 pub fn password_set_event(actor: &Actor, user: &User) -> NewAuditEvent {
-    password_event(actor, user, "admin")
+    password_event(&actor.initiator, user, "admin")
 }
 
 /// Sets a user's password (a staged user's too: it is stored and only used once the user is
@@ -87,7 +87,7 @@ pub fn set_password(
         apply_password(&mut user, hash, expired, now);
         user.updated_at = now;
         user.version += 1;
-        let event = password_event(actor, &user, "admin");
+        let event = password_event(&actor.initiator, &user, "admin");
         apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
         tracing::info!(user.id = %id, password_expired = expired, "password set");
         Ok(user)
@@ -146,16 +146,82 @@ pub fn set_password_with_token(
         apply_password(&mut user, hash, false, now);
         user.updated_at = now;
         user.version += 1;
-        let actor = Actor::admin(user.username.as_str());
-        let mut event = password_event(&actor, &user, "user");
-        event.initiated_by = crate::domain::audit::Initiator {
-            kind: crate::domain::audit::InitiatorKind::System,
+        // The user acts through a link Roster sent, so Roster is recorded as the initiator.
+        let initiator = Initiator {
+            kind: InitiatorKind::System,
             name: Some("set-password link".into()),
         };
+        let event = password_event(&initiator, &user, "user");
         apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
         password_tokens::mark_used(conn, &digest, now)?;
         tracing::info!(user.id = %id, "password set through a one-time link");
         Ok(user)
+    })
+}
+
+/// What a reset request did; the caller answers the same way for each, so that nobody can
+/// learn which usernames exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetOutcome {
+    Queued,
+    /// The user is staged: staged users never get mail.
+    SuppressedStaged,
+    UnknownUser,
+}
+
+/// A user asks for a link to set a new password. An active user gets it (at the alternate
+/// email, else the company email); a staged user gets nothing (recorded); a suspended user is
+/// refused, since suspension revokes self-service too, and nothing is recorded or sent.
+pub fn request_password_reset(
+    conn: &mut DbConnection,
+    username: &str,
+    now: DateTime<Utc>,
+) -> Result<ResetOutcome, ServiceError> {
+    write_transaction(conn, |conn| {
+        let Some(user) = users::find_by_username(conn, username)? else {
+            return Ok(ResetOutcome::UnknownUser);
+        };
+        let (outcome, details) = match user.state {
+            LifecycleState::Suspended => {
+                return Err(ServiceError::NotAllowed(
+                    "this account is suspended: its password cannot be reset until an \
+                     administrator reactivates it"
+                        .into(),
+                ));
+            }
+            LifecycleState::Staged => (
+                ResetOutcome::SuppressedStaged,
+                json!({ "status": "suppressed", "reason": "staged users never receive email" }),
+            ),
+            LifecycleState::Activated => {
+                let to = user.alternate_email.as_ref().unwrap_or(&user.email);
+                let token = issue_link_token(conn, user.id, now)?;
+                crate::store::email_outbox::enqueue(
+                    conn,
+                    &user.id.to_string(),
+                    "password_reset",
+                    to.as_str(),
+                    Some(&token),
+                    now,
+                )?;
+                (
+                    ResetOutcome::Queued,
+                    json!({ "status": "queued", "recipient_email": to }),
+                )
+            }
+        };
+        let event = NewAuditEvent {
+            event_type: EventType::UserPasswordResetRequest,
+            initiated_by: Initiator {
+                kind: InitiatorKind::System,
+                name: Some("password reset request".into()),
+            },
+            resource: AuditResource::user(user.id, user.username.as_str()),
+            details,
+        };
+        crate::store::audit::append(conn, vec![event], now)?;
+        tracing::info!(user.id = %user.id, outcome = ?outcome, "password reset requested");
+        Ok(outcome)
     })
 }
 

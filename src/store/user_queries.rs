@@ -294,3 +294,89 @@ pub fn list(conn: &mut DbConnection, query: &UserQuery) -> Result<(Vec<User>, i6
         .collect::<Result<Vec<_>, _>>()?;
     Ok((users, total))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::LifecycleState;
+    use crate::domain::audit::{AuditResource, EventType, Initiator, NewAuditEvent};
+    use crate::store::testing::{on_each_backend, sample_user};
+    use crate::store::users::{UserChange, apply_user_change};
+
+    fn insert(conn: &mut DbConnection, name: &str, department: &str, state: LifecycleState) {
+        let mut user = sample_user(name);
+        user.department = Some(department.into());
+        user.state = state;
+        let event = NewAuditEvent {
+            event_type: EventType::UserCreate,
+            initiated_by: Initiator::admin("tests"),
+            resource: AuditResource::user(user.id, name),
+            details: serde_json::json!({}),
+        };
+        apply_user_change(conn, UserChange::Create(&user), vec![event], Utc::now())
+            .expect("insert");
+    }
+
+    fn names(users: &[User]) -> Vec<&str> {
+        users.iter().map(|u| u.username.as_str()).collect()
+    }
+
+    #[test]
+    fn filters_search_sort_and_paging_agree_on_both_backends() {
+        on_each_backend(|store| {
+            let mut conn = store.conn().expect("conn");
+            insert(&mut conn, "amy", "Sales", LifecycleState::Activated);
+            insert(&mut conn, "bob", "R&D_1", LifecycleState::Staged);
+            insert(&mut conn, "cat", "R&D", LifecycleState::Suspended);
+            insert(&mut conn, "dan", "100%", LifecycleState::Activated);
+            let query = |q: UserQuery| list(&mut store.conn().expect("conn"), &q).expect("list");
+
+            let (page, total) = query(UserQuery {
+                sort: vec![(UserField::Username, true)],
+                skip: 1,
+                limit: 2,
+                ..UserQuery::default()
+            });
+            assert_eq!((names(&page), total), (vec!["cat", "bob"], 4));
+
+            let condition = |field, op, values: &[&str]| Condition {
+                field,
+                op,
+                values: values.iter().map(|v| (*v).to_owned()).collect(),
+            };
+            let (found, total) = query(UserQuery {
+                conditions: vec![condition(
+                    UserField::Department,
+                    FilterOp::Search,
+                    &["r&d_"],
+                )],
+                limit: 10,
+                ..UserQuery::default()
+            });
+            assert_eq!((names(&found), total), (vec!["bob"], 1), "_ is literal");
+            let (found, _) = query(UserQuery {
+                search: Some("%".into()),
+                limit: 10,
+                ..UserQuery::default()
+            });
+            assert!(found.is_empty(), "% is literal and no name holds it");
+            let (found, _) = query(UserQuery {
+                conditions: vec![
+                    condition(UserField::State, FilterOp::In, &["STAGED", "SUSPENDED"]),
+                    condition(UserField::Username, FilterOp::Ne, &["bob"]),
+                ],
+                limit: 10,
+                ..UserQuery::default()
+            });
+            assert_eq!(names(&found), ["cat"]);
+            let (found, _) = query(UserQuery {
+                search: Some("AMY".into()),
+                limit: 10,
+                ..UserQuery::default()
+            });
+            assert_eq!(names(&found), ["amy"], "search ignores case");
+        });
+    }
+}

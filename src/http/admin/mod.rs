@@ -2,7 +2,7 @@
 //! organization's settings. Handlers only extract, call a service and map the answer.
 
 mod activation;
-mod body;
+pub(crate) mod body;
 mod bulk_delete;
 mod list_query;
 mod organizations;
@@ -68,7 +68,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(organizations::get))
             .route(web::put().to(organizations::update)),
     )
-    .service(resource("/api/password/set").route(web::post().to(password_link::set)));
+    .service(resource("/api/password/set").route(web::post().to(password_link::set)))
+    .service(
+        resource("/api/password/reset-request").route(web::post().to(password_link::reset_request)),
+    );
 }
 
 /// The `{id}` of a path, as a user id, or a 404 (an id that cannot exist names no user).

@@ -1,6 +1,7 @@
-//! `POST /api/password/set` with `{"token", "password"}`: the page behind an activation email's
-//! link. It needs no API key (the one-time token is the credential); a suspended user is
-//! refused with 403.
+//! Self-service password endpoints, with no API key: `POST /api/password/set` with
+//! `{"token", "password"}` (the one-time token of an activation or reset email is the
+//! credential) and `POST /api/password/reset-request` with `{"username"}`. A suspended user is
+//! refused with 403 by both.
 
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
@@ -10,7 +11,7 @@ use serde_json::json;
 use super::{AdminSettings, blocking};
 use crate::http::AppState;
 use crate::http::api_error::ApiError;
-use crate::service::passwords::{hash_password, set_password_with_token};
+use crate::service::passwords::{hash_password, request_password_reset, set_password_with_token};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,4 +33,26 @@ pub async fn set(
         .run(move |conn| set_password_with_token(conn, &token, hash, Utc::now()))
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "_id": user.id.to_string(), "activated": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    username: String,
+}
+
+/// Answers 202 whether or not the user exists or a message goes out, so the answer tells a
+/// stranger nothing; only a suspended account gets its 403.
+pub async fn reset_request(
+    state: web::Data<AppState>,
+    body: web::Json<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let username = body.into_inner().username;
+    state
+        .store
+        .run(move |conn| request_password_reset(conn, &username, Utc::now()))
+        .await?;
+    Ok(HttpResponse::Accepted().json(json!({
+        "message": "if the account exists and is active, a reset link is on its way"
+    })))
 }
