@@ -64,6 +64,10 @@ typed_id!(
     IntegrationId
 );
 typed_id!(
+    /// Identifies one bulk user-create job.
+    BulkJobId
+);
+typed_id!(
     /// Identifies one event of the audit trail.
     AuditEventId
 );

@@ -22,5 +22,6 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .configure(schedules::routes)
-        .configure(admin::routes);
+        .configure(admin::routes)
+        .configure(admin::bulk_users::routes);
 }

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod bulk_jobs;
 mod connection;
 pub mod email_outbox;
 mod error;

@@ -169,6 +169,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bulk_jobs (id) {
+        id -> Text,
+        creation_source -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bulk_job_results (job_id, position) {
+        job_id -> Text,
+        position -> Integer,
+        id -> Text,
+        status -> Text,
+        status_msg -> Text,
+        meta -> Text,
+        persisted_fields -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     settings,
@@ -182,4 +205,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_group_members,
     email_outbox,
     password_tokens,
+    bulk_jobs,
+    bulk_job_results,
 );

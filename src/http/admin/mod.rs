@@ -4,6 +4,7 @@
 mod activation;
 pub(crate) mod body;
 mod bulk_delete;
+pub mod bulk_users;
 mod list_query;
 mod organizations;
 mod password_link;
@@ -25,8 +26,12 @@ pub struct AdminSettings {
 const BODY_LIMIT: usize = 256 * 1024;
 
 fn json_config() -> web::JsonConfig {
+    json_config_with_limit(BODY_LIMIT)
+}
+
+fn json_config_with_limit(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(BODY_LIMIT)
+        .limit(limit)
         .error_handler(|error, _: &HttpRequest| {
             ApiError::bad_request(format!("the request body is not acceptable JSON: {error}"))
                 .into()

@@ -70,15 +70,36 @@ pub async fn create(
     settings: web::Data<AdminSettings>,
     json: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut body = body::parse(&json, Purpose::Create, None)?;
-    let password = new_password(&settings, &mut body).await?;
+    let user = create_from_body(
+        &state,
+        &settings,
+        &json,
+        caller.actor(),
+        CreationMethod::AdminApi,
+        "admin",
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(user_json(&user)))
+}
+
+/// Creates one user from a `systemuser` create body: the single create and each item of a bulk
+/// create go through here. `creation_source` is recorded on the user (`creationSource`).
+pub(super) async fn create_from_body(
+    state: &AppState,
+    settings: &AdminSettings,
+    json: &Value,
+    actor: crate::service::users::Actor,
+    method: CreationMethod,
+    creation_source: &str,
+) -> Result<User, ApiError> {
+    let mut body = body::parse(json, Purpose::Create, None)?;
+    let password = new_password(settings, &mut body).await?;
     let (Some(username), Some(email)) = (body.username.take(), body.email.take()) else {
         return Err(ApiError::bad_request("username and email are required"));
     };
     let requested_state = body
         .state
         .or((body.suspended == Some(true)).then_some(LifecycleState::Suspended));
-    let actor = caller.actor();
     let now = Utc::now();
     let new = NewUser {
         user: User::new(
@@ -86,18 +107,18 @@ pub async fn create(
             email,
             LifecycleState::Activated,
             actor.source.clone(),
-            "admin".into(),
+            creation_source.to_owned(),
             now,
         ),
         requested_state,
-        method: CreationMethod::AdminApi,
+        method,
     };
     let edits = body.edits;
     let user = state
         .store
         .run(move |conn| admin_users::create(conn, new, &edits, password, &actor, now))
         .await?;
-    Ok(HttpResponse::Ok().json(user_json(&user)))
+    Ok(user)
 }
 
 pub async fn update(
