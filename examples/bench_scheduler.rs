@@ -14,7 +14,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use chrono::{Duration, Utc};
 use roster::domain::schedule::Schedule;
-use roster::domain::{CreationMethod, Email, LifecycleState, ScheduleId, StateSource, User, UserName};
+use roster::domain::{
+    CreationMethod, Email, LifecycleState, ScheduleId, StateSource, User, UserName,
+};
 use roster::scheduler::run_due;
 use roster::service::ServiceError;
 use roster::service::users::{Actor, NewUser, create_user};
@@ -33,7 +35,9 @@ fn main() -> ExitCode {
 #[allow(clippy::print_stdout)] // the timing is the program's output
 fn run() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let url = args.next().context("usage: bench_scheduler <DATABASE_URL> [USERS]")?;
+    let url = args
+        .next()
+        .context("usage: bench_scheduler <DATABASE_URL> [USERS]")?;
     let count: usize = args.next().map_or(Ok(10_000), |n| n.parse())?;
     let store = Store::open(&StoreOptions::new(&url)).context("open the database")?;
     store.migrate().context("migrate")?;
