@@ -46,10 +46,24 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
     let state = web::Data::new(AppState {
         store: store.clone(),
     });
+    let admin_settings = web::Data::new(http::admin::AdminSettings {
+        password_policy: config.password_policy.clone(),
+    });
+    let base_url = match &config.public_url {
+        Some(_) => config.public_base_url(),
+        None => format!("http://{address}"),
+    };
+    let mailer = crate::mail::Mailer::new(&config, store.clone(), base_url)?;
+    let (stop_mail, mail_shutdown) = tokio::sync::watch::channel(false);
+    let mail_worker = actix_web::rt::spawn(mailer.run(
+        std::time::Duration::from_secs(config.email_poll_seconds.max(1)),
+        mail_shutdown,
+    ));
     let server = HttpServer::new(move || {
         App::new()
             .wrap(TracingLogger::default())
             .app_data(state.clone())
+            .app_data(admin_settings.clone())
             .configure(http::routes)
     })
     .listen(listener)
@@ -66,9 +80,11 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
         store.clone(),
         Duration::from_secs(config.scheduler_interval_secs),
     );
-    let result = server.await.context("HTTP server failed");
+    let served = server.await.context("HTTP server failed");
     scheduler.abort();
-    result
+    let _ = stop_mail.send(true);
+    let _ = mail_worker.await;
+    served
 }
 
 /// Binds the configured address, with an error that names it.

@@ -12,6 +12,7 @@ use crate::store::audit::{self, Verification};
 use crate::{app, telemetry};
 
 mod schedule;
+mod user;
 pub use schedule::ScheduleCommand;
 
 /// Exit codes, so scripts can tell outcomes apart.
@@ -20,6 +21,8 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     /// `audit verify` found the trail altered or truncated.
     pub const AUDIT_BROKEN: u8 = 3;
+    /// The request was refused: unknown user, invalid value, or a lifecycle rule.
+    pub const REFUSED: u8 = 4;
 }
 
 #[derive(Debug, Parser)]
@@ -28,7 +31,8 @@ pub mod exit {
     version,
     about = "User-lifecycle server: SCIM 2.0 for identity providers, a JumpCloud-compatible \
              admin API, and provisioning to LDAP directories and SCIM apps",
-    after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 audit trail broken."
+    after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 audit trail broken, \
+                  4 request refused (unknown user, invalid value, lifecycle rule)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -73,6 +77,9 @@ pub enum Command {
     /// Manage admin API keys (sent by scripts in the x-api-key header).
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Create, list, show, activate, suspend and delete users.
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Schedule state changes for later, list and delete them.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
@@ -133,6 +140,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Verify) => verify_audit(&config),
         Command::Apikey(command) => api_key_command(&config, command),
+        Command::User(command) => user::command(&config, command),
         Command::Schedule(command) => schedule::run(&config, command),
     }
 }

@@ -2,7 +2,9 @@
 //! on a free port with its own data directory (and, when asked, its own PostgreSQL database),
 //! and stops it when the test ends.
 
+pub mod admin;
 pub mod postgres;
+pub mod smtp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,4 +1,8 @@
 //! Black-box tests: one binary, one module per area.
 
+mod admin_cli;
+mod admin_email;
+mod admin_organizations;
+mod admin_users;
 mod schedules;
 mod serve;

@@ -22,6 +22,8 @@ pub enum EventType {
     UserStateChangeRefused,
     UserActivationEmail,
     UserPasswordSet,
+    /// A user asked for a password-reset link (sent, or suppressed for a staged user).
+    UserPasswordResetRequest,
     UserActivationScheduleCreate,
     UserActivationScheduleDelete,
     UserSuspensionScheduleCreate,
@@ -31,6 +33,9 @@ pub enum EventType {
     UserDeprovision,
     UserDeleteProvision,
     OrganizationUpdate,
+    GroupCreate,
+    GroupUpdate,
+    GroupDelete,
 }
 
 impl EventType {
@@ -45,6 +50,7 @@ impl EventType {
             Self::UserStateChangeRefused => "user_state_change_refused",
             Self::UserActivationEmail => "user_activation_email",
             Self::UserPasswordSet => "user_password_set",
+            Self::UserPasswordResetRequest => "user_password_reset_request",
             Self::UserActivationScheduleCreate => "user_activation_schedule_create",
             Self::UserActivationScheduleDelete => "user_activation_schedule_delete",
             Self::UserSuspensionScheduleCreate => "user_suspension_schedule_create",
@@ -54,6 +60,9 @@ impl EventType {
             Self::UserDeprovision => "user_deprovision",
             Self::UserDeleteProvision => "user_delete_provision",
             Self::OrganizationUpdate => "organization_update",
+            Self::GroupCreate => "group_create",
+            Self::GroupUpdate => "group_update",
+            Self::GroupDelete => "group_delete",
         }
     }
 }
@@ -124,6 +133,14 @@ pub struct AuditResource {
 }
 
 impl AuditResource {
+    pub fn group(id: impl ToString, display_name: impl Into<String>) -> Self {
+        Self {
+            kind: "user_group".into(),
+            id: id.to_string(),
+            name: Some(display_name.into()),
+        }
+    }
+
     pub fn user(id: impl ToString, username: impl Into<String>) -> Self {
         Self {
             kind: "systemuser".into(),

@@ -52,6 +52,10 @@ typed_id!(
     UserId
 );
 typed_id!(
+    /// Identifies a user group.
+    GroupId
+);
+typed_id!(
     /// Identifies a scheduled state change.
     ScheduleId
 );

@@ -2,15 +2,19 @@
 //! users and the shape of audit events. Nothing here touches a database, the network or a clock;
 //! callers pass in whatever time or stored facts a rule needs.
 
+pub mod activation_email;
 pub mod audit;
 pub mod changes;
 pub mod defaults;
+pub mod group;
 pub mod ids;
 pub mod lifecycle;
+pub mod password;
 pub mod schedule;
 pub mod user;
 
 pub use defaults::{CreationMethod, DefaultState, StateDefaults};
-pub use ids::{AuditEventId, IntegrationId, ScheduleId, UserId};
+pub use group::{Group, GroupName};
+pub use ids::{AuditEventId, GroupId, IntegrationId, ScheduleId, UserId};
 pub use lifecycle::{LifecycleError, LifecycleState, StateSource, Transition, Trigger};
 pub use user::{Address, Email, PasswordStatus, PhoneNumber, User, UserName};

@@ -91,6 +91,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::UserNotFound(_) | ServiceError::ScheduleNotFound(_) => {
                 Self::not_found(error.to_string())
             }
+            ServiceError::NotAllowed(_) => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", error.to_string())
+            }
             ServiceError::Duplicate(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", error.to_string())
             }

@@ -1,5 +1,6 @@
 //! The HTTP interface: routes and the state handlers share.
 
+pub mod admin;
 pub mod admin_auth;
 pub mod api_error;
 mod health;
@@ -20,5 +21,6 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .configure(schedules::routes);
+        .configure(schedules::routes)
+        .configure(admin::routes);
 }

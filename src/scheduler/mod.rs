@@ -12,11 +12,13 @@ pub mod worker;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::domain::activation_email::EmailRequest;
 use crate::domain::audit::{AuditResource, EventType, NewAuditEvent};
 use crate::domain::lifecycle::{LifecycleError, Transition, Trigger};
 use crate::domain::schedule::Schedule;
-use crate::domain::{LifecycleState, ScheduleId, UserId};
+use crate::domain::{Email, LifecycleState, ScheduleId, UserId};
 use crate::service::ServiceError;
+use crate::service::email::queue_activation_email;
 use crate::service::users::{Actor, change_state};
 use crate::store::{DbConnection, audit, schedules, users, write_transaction};
 
@@ -141,6 +143,19 @@ impl Fired {
     }
 }
 
+/// Where a scheduled activation's email goes: the override given with the schedule, otherwise
+/// the user's default address. The override was validated when the schedule was made.
+fn email_request(schedule: &Schedule) -> EmailRequest {
+    match schedule
+        .activation_email_override
+        .as_deref()
+        .and_then(|address| Email::parse("activation_email_override", address).ok())
+    {
+        Some(address) => EmailRequest::To(address),
+        None => EmailRequest::Default,
+    }
+}
+
 /// Applies one schedule through the same lifecycle rules as any other state change. `None`
 /// means "try again next step"; an error fails the whole batch.
 fn fire(
@@ -161,15 +176,13 @@ fn fire(
         Ok(change) => match change.transition {
             Transition::Change { to, .. } => {
                 if to == LifecycleState::Activated && schedule.send_activation_email {
-                    // TODO(#4): queue the activation email (to `activation_email_override` when
-                    // set, else the user's alternate or company address) once the email outbox
-                    // service is on main; the flag and the override are stored with the
-                    // schedule until then.
-                    tracing::info!(
-                        schedule.id = %schedule.id,
-                        user.id = %schedule.user_id,
-                        "activation email requested but not queued: email is not available yet"
-                    );
+                    queue_activation_email(
+                        conn,
+                        &change.user,
+                        &email_request(schedule),
+                        actor,
+                        now,
+                    )?;
                 }
                 Fired::Changed
             }

@@ -326,3 +326,49 @@ fn after_downtime_everything_due_fires_in_order_across_batches() {
         ));
     });
 }
+
+#[test]
+fn a_scheduled_activation_with_emails_queues_the_activation_email_to_the_override() {
+    on_each_backend(|store| {
+        let mut conn = store.conn().expect("conn");
+        let quiet = create(&mut conn, "quiet", LifecycleState::Staged);
+        let mailed = create(&mut conn, "mailed", LifecycleState::Staged);
+        let at = t0() + Duration::hours(2);
+        let silent = ScheduleRequest {
+            user_ids: vec![quiet.id],
+            target: LifecycleState::Activated,
+            start_date: at.to_rfc3339(),
+            send_activation_emails: Some(false),
+            activation_email_override: None,
+        };
+        create_schedules(&mut conn, silent, &Actor::admin("tests"), t0()).expect("schedule");
+        let request = ScheduleRequest {
+            user_ids: vec![mailed.id],
+            target: LifecycleState::Activated,
+            start_date: at.to_rfc3339(),
+            send_activation_emails: Some(true),
+            activation_email_override: Some("Personal@Example.org".into()),
+        };
+        create_schedules(&mut conn, request, &Actor::admin("tests"), t0()).expect("schedule");
+
+        run(store, at);
+        let queued = crate::store::email_outbox::for_user(&mut conn, &mailed.id.to_string())
+            .expect("outbox");
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].recipient, "personal@example.org");
+        assert_eq!(
+            queued[0].kind, "activation",
+            "no password yet: set-password link"
+        );
+        assert_eq!(
+            events_of(&mut conn, mailed.id, "user_activation_email").len(),
+            1
+        );
+        let none =
+            crate::store::email_outbox::for_user(&mut conn, &quiet.id.to_string()).expect("outbox");
+        assert!(
+            none.is_empty(),
+            "no email unless the schedule asked for one"
+        );
+    });
+}

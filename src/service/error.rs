@@ -25,6 +25,9 @@ pub enum ServiceError {
     /// Someone else changed the record between our read and our write; retrying may succeed.
     #[error("the user was changed by another request at the same time; try again")]
     Conflict,
+    /// The account's state forbids what was asked (a suspended user setting a password).
+    #[error("{0}")]
+    NotAllowed(String),
     /// The database failed or is unreachable.
     #[error(transparent)]
     Store(StoreError),

@@ -10,6 +10,7 @@ pub enum UniqueField {
     EmployeeIdentifier,
     IntegrationName,
     ApiKeyName,
+    GroupName,
 }
 
 impl UniqueField {
@@ -19,6 +20,7 @@ impl UniqueField {
             Self::EmployeeIdentifier => "employeeIdentifier",
             Self::IntegrationName => "integration name",
             Self::ApiKeyName => "API key name",
+            Self::GroupName => "group name",
         }
     }
 }
@@ -36,6 +38,9 @@ pub enum StoreError {
     /// The row to change is not there (it was deleted since it was read).
     #[error("the record to change no longer exists")]
     Gone,
+    /// A write names a row that does not exist (for example a group member that is no user).
+    #[error("a referenced record does not exist: {0}")]
+    UnknownReference(String),
     /// A change to a user was about to be written without an audit event.
     #[error("a change to a user must carry at least one audit event")]
     Unaudited,
@@ -70,6 +75,8 @@ impl From<DieselError> for StoreError {
                     Self::Duplicate(UniqueField::UserName)
                 } else if text.contains("employee_identifier") {
                     Self::Duplicate(UniqueField::EmployeeIdentifier)
+                } else if text.contains("display_name_folded") {
+                    Self::Duplicate(UniqueField::GroupName)
                 } else if text.contains("api_keys") {
                     Self::Duplicate(UniqueField::ApiKeyName)
                 } else if text.contains("integrations") {
@@ -77,6 +84,9 @@ impl From<DieselError> for StoreError {
                 } else {
                     Self::Query(error)
                 }
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+                Self::UnknownReference(info.message().to_owned())
             }
             DieselError::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
