@@ -9,6 +9,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::provisioning::{Dispatcher, DispatcherOptions};
 use crate::store::{Backend, Store, StoreOptions, redact_url};
 
 /// Opens the configured database, creating the SQLite data directory when needed, and brings
@@ -60,7 +61,18 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
         data_dir = %config.data_dir.display(),
         "roster started"
     );
-    server.await.context("HTTP server failed")
+    // The provisioning dispatcher runs beside the server and stops when the server does.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let dispatcher = Dispatcher::new(store.clone(), DispatcherOptions::default());
+    let worker = tokio::spawn(dispatcher.run(async move {
+        let _ = stopped.await;
+    }));
+    let served = server.await.context("HTTP server failed");
+    let _ = stop.send(());
+    if let Err(error) = worker.await {
+        tracing::error!(error.message = %error, "the provisioning dispatcher ended abnormally");
+    }
+    served
 }
 
 /// Binds the configured address, with an error that names it.

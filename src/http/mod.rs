@@ -1,8 +1,11 @@
 //! The HTTP interface: routes and the state handlers share.
 
+mod access;
 pub mod admin_auth;
 pub mod api_error;
 mod health;
+mod resources;
+mod usergroups;
 
 use actix_web::web;
 
@@ -18,5 +21,13 @@ pub struct AppState {
 pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz));
+        .route("/readyz", web::get().to(health::readyz))
+        .configure(provisioning_routes);
+}
+
+/// The provisioning admin API: resources and their associations, user groups, jobs, access.
+fn provisioning_routes(config: &mut web::ServiceConfig) {
+    resources::routes(config);
+    usergroups::routes(config);
+    access::routes(config);
 }

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 mod error;
+pub mod provisioning;
 pub mod users;
 
 pub use error::ServiceError;

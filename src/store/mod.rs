@@ -7,6 +7,8 @@ mod connection;
 mod error;
 pub mod groups;
 mod migrate;
+pub mod outbox;
+pub mod resources;
 pub mod schema;
 pub mod settings;
 mod time;
