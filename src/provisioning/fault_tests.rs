@@ -18,6 +18,20 @@ use crate::store::{audit, outbox};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/slapd-test-instance.sh");
 
+/// Undoes the shell quoting of `printf %q` (a backslash before each special character).
+fn unquote(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => plain.extend(chars.next()),
+            '\'' => {}
+            other => plain.push(other),
+        }
+    }
+    plain
+}
+
 /// A slapd of this test's own, removed when dropped.
 struct OwnSlapd {
     dir: String,
@@ -32,7 +46,7 @@ impl OwnSlapd {
         let value = |name: &str| {
             text.lines()
                 .find_map(|line| line.strip_prefix(&format!("{name}=")))
-                .map(|v| v.trim_matches('\'').replace("\\ ", " "))
+                .map(unquote)
                 .unwrap_or_else(|| panic!("{name} missing from {text}"))
         };
         Self {

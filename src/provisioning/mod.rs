@@ -224,7 +224,15 @@ impl Dispatcher {
             }))
         };
         if !state.canary_passed.load(Ordering::Acquire) {
-            state.ldap.canary().await?;
+            // A canary that fails for any lasting reason says the target is misconfigured
+            // (wrong base DN, no password policy): pause it rather than fail each user.
+            state.ldap.canary().await.map_err(|failure| match failure.kind {
+                FailureKind::Transient => failure,
+                _ => LdapFailure {
+                    kind: FailureKind::TargetRefused,
+                    message: format!("canary check failed: {}", failure.message),
+                },
+            })?;
             state.canary_passed.store(true, Ordering::Release);
             tracing::info!(resource.id = %resource.id, "LDAP canary passed: a lock refuses binds on this directory");
         }
@@ -242,9 +250,6 @@ impl Dispatcher {
             .store
             .run(move |conn| record_outcome(conn, &job, &work, outcome, failures, pause_after, now))
             .await?;
-        if let Recorded::Retried = recorded {
-            // Paused targets' connections are rebuilt on resume.
-        }
         Ok(recorded)
     }
 
