@@ -31,3 +31,6 @@ fn provisioning_routes(config: &mut web::ServiceConfig) {
     usergroups::routes(config);
     access::routes(config);
 }
+
+#[cfg(test)]
+mod provisioning_tests;

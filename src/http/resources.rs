@@ -13,7 +13,7 @@ use super::api_error::ApiError;
 use crate::domain::provisioning::ResourceType;
 use crate::domain::resource::{Connection, Resource, Secret};
 use crate::domain::{GroupId, ResourceId, UserId};
-use crate::service::provisioning::{enqueue_for_users, wake};
+use crate::service::provisioning::{enqueue_on_resource, wake};
 use crate::store::resources::{self, Member};
 use crate::store::{groups, outbox, users, write_transaction};
 
@@ -220,7 +220,7 @@ async fn associate(state: web::Data<AppState>, _caller: AdminCaller, id: web::Pa
                 } else {
                     resources::unbind(conn, resource_id, member)?;
                 }
-                enqueue_for_users(conn, &affected, now)?;
+                enqueue_on_resource(conn, &affected, resource_id, now)?;
                 Ok::<_, ApiError>(())
             })
         })

@@ -67,3 +67,21 @@ pub fn enqueue_for_users(
     }
     Ok(())
 }
+
+/// Queues work for these users on one resource only (a binding to it changed).
+pub fn enqueue_on_resource(
+    conn: &mut DbConnection,
+    users: &[UserId],
+    resource: ResourceId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(found) = resources::find(conn, resource)? else {
+        return Ok(());
+    };
+    if found.kind.has_connector() {
+        for user in users {
+            jobs::enqueue(conn, *user, resource, now)?;
+        }
+    }
+    Ok(())
+}
