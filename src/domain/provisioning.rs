@@ -76,7 +76,9 @@ impl fmt::Display for ResourceType {
 
 /// A resource type name that is not one of [`ResourceType::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown resource type {0:?}; expected one of user_portal, saml_app, radius, ldap_directory, device, google_workspace, microsoft_365, active_directory, scim_app")]
+#[error(
+    "unknown resource type {0:?}; expected one of user_portal, saml_app, radius, ldap_directory, device, google_workspace, microsoft_365, active_directory, scim_app"
+)]
 pub struct UnknownResourceType(pub String);
 
 impl FromStr for ResourceType {
@@ -140,7 +142,12 @@ pub enum Action {
 }
 
 /// The account action for a user in `standing` on a resource of type `kind`.
-pub fn plan(standing: Standing, kind: ResourceType, options: ResourceOptions, facts: Facts) -> Action {
+pub fn plan(
+    standing: Standing,
+    kind: ResourceType,
+    options: ResourceOptions,
+    facts: Facts,
+) -> Action {
     use LifecycleState::{Activated, Staged, Suspended};
     use ResourceType::*;
     match (kind, standing) {

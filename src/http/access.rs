@@ -39,12 +39,18 @@ async fn check(
         .resource
         .clone()
         .filter(|r| !r.is_empty())
-        .ok_or_else(|| ApiError::bad_request("the resource query parameter is required: a resource id, or user_portal"))?;
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "the resource query parameter is required: a resource id, or user_portal",
+            )
+        })?;
     let resource_id = if resource_text == USER_PORTAL {
         None
     } else {
         Some(resource_text.parse::<ResourceId>().map_err(|_| {
-            ApiError::bad_request(format!("resource {resource_text:?} is neither a resource id nor user_portal"))
+            ApiError::bad_request(format!(
+                "resource {resource_text:?} is neither a resource id nor user_portal"
+            ))
         })?)
     };
     let now = Utc::now();

@@ -24,10 +24,19 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/api/v2/resources/{id}", web::get().to(get))
         .route("/api/v2/resources/{id}", web::delete().to(delete))
         .route("/api/v2/resources/{id}/resume", web::post().to(resume))
-        .route("/api/v2/resources/{id}/associations", web::get().to(associations))
-        .route("/api/v2/resources/{id}/associations", web::post().to(associate))
+        .route(
+            "/api/v2/resources/{id}/associations",
+            web::get().to(associations),
+        )
+        .route(
+            "/api/v2/resources/{id}/associations",
+            web::post().to(associate),
+        )
         .route("/api/v2/provisioning/jobs", web::get().to(jobs))
-        .route("/api/v2/provisioning/jobs/{id}/retry", web::post().to(retry_job));
+        .route(
+            "/api/v2/provisioning/jobs/{id}/retry",
+            web::post().to(retry_job),
+        );
 }
 
 /// Parses a JSON body into `T`, answering a bad one in the admin API's error format.
@@ -76,49 +85,105 @@ struct NewResource {
 fn validate(new: NewResource) -> Result<Resource, ApiError> {
     let name = new.name.trim().to_owned();
     if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("name must be 1 to 200 characters without control characters"));
+        return Err(ApiError::bad_request(
+            "name must be 1 to 200 characters without control characters",
+        ));
     }
-    let kind: ResourceType = new.kind.parse().map_err(|e: crate::domain::provisioning::UnknownResourceType| ApiError::bad_request(format!("type: {e}")))?;
+    let kind: ResourceType =
+        new.kind
+            .parse()
+            .map_err(|e: crate::domain::provisioning::UnknownResourceType| {
+                ApiError::bad_request(format!("type: {e}"))
+            })?;
     let options = new.options.unwrap_or_else(|| json!({}));
     if !options.is_object() {
         return Err(ApiError::bad_request("options must be a JSON object"));
     }
-    let non_empty = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let (url, bind_dn, secret, base_dn) = (non_empty(new.url), non_empty(new.bind_dn), new.secret.filter(|s| !s.is_empty()), non_empty(new.base_dn));
+    let non_empty =
+        |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let (url, bind_dn, secret, base_dn) = (
+        non_empty(new.url),
+        non_empty(new.bind_dn),
+        new.secret.filter(|s| !s.is_empty()),
+        non_empty(new.base_dn),
+    );
     let connection = match kind {
         ResourceType::LdapDirectory | ResourceType::ActiveDirectory => {
-            let url = url.ok_or_else(|| ApiError::bad_request(format!("url is required for a {kind}")))?;
+            let url =
+                url.ok_or_else(|| ApiError::bad_request(format!("url is required for a {kind}")))?;
             if !(url.starts_with("ldap://") || url.starts_with("ldaps://")) {
-                return Err(ApiError::bad_request("url must start with ldap:// or ldaps://"));
+                return Err(ApiError::bad_request(
+                    "url must start with ldap:// or ldaps://",
+                ));
             }
-            let bind_dn = bind_dn.ok_or_else(|| ApiError::bad_request(format!("bindDn is required for a {kind}")))?;
-            let base_dn = base_dn.ok_or_else(|| ApiError::bad_request(format!("baseDn is required for a {kind}")))?;
-            let secret = secret.ok_or_else(|| ApiError::bad_request(format!("secret (the bind password) is required for a {kind}")))?;
-            Some(Connection { url, bind_dn: Some(bind_dn), secret: Some(Secret::new(secret)), base_dn: Some(base_dn) })
+            let bind_dn = bind_dn
+                .ok_or_else(|| ApiError::bad_request(format!("bindDn is required for a {kind}")))?;
+            let base_dn = base_dn
+                .ok_or_else(|| ApiError::bad_request(format!("baseDn is required for a {kind}")))?;
+            let secret = secret.ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "secret (the bind password) is required for a {kind}"
+                ))
+            })?;
+            Some(Connection {
+                url,
+                bind_dn: Some(bind_dn),
+                secret: Some(Secret::new(secret)),
+                base_dn: Some(base_dn),
+            })
         }
         ResourceType::ScimApp => {
-            let url = url.ok_or_else(|| ApiError::bad_request("url (the app's SCIM base URL) is required for a scim_app"))?;
+            let url = url.ok_or_else(|| {
+                ApiError::bad_request("url (the app's SCIM base URL) is required for a scim_app")
+            })?;
             if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ApiError::bad_request("url must start with https:// or http://"));
+                return Err(ApiError::bad_request(
+                    "url must start with https:// or http://",
+                ));
             }
-            let secret = secret.ok_or_else(|| ApiError::bad_request("secret (the app's bearer token) is required for a scim_app"))?;
-            Some(Connection { url, bind_dn: None, secret: Some(Secret::new(secret)), base_dn: None })
+            let secret = secret.ok_or_else(|| {
+                ApiError::bad_request("secret (the app's bearer token) is required for a scim_app")
+            })?;
+            Some(Connection {
+                url,
+                bind_dn: None,
+                secret: Some(Secret::new(secret)),
+                base_dn: None,
+            })
         }
         _ => {
             if url.is_some() || bind_dn.is_some() || secret.is_some() || base_dn.is_some() {
-                return Err(ApiError::bad_request(format!("a {kind} takes no url, bindDn, secret or baseDn: Roster only decides access to it")));
+                return Err(ApiError::bad_request(format!(
+                    "a {kind} takes no url, bindDn, secret or baseDn: Roster only decides access to it"
+                )));
             }
             None
         }
     };
     let now = Utc::now();
-    Ok(Resource { id: ResourceId::generate(), name, kind, connection, options, paused: None, created_at: now, updated_at: now })
+    Ok(Resource {
+        id: ResourceId::generate(),
+        name,
+        kind,
+        connection,
+        options,
+        paused: None,
+        created_at: now,
+        updated_at: now,
+    })
 }
 
-async fn create(state: web::Data<AppState>, _caller: AdminCaller, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn create(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let resource = validate(parse_body(&body)?)?;
     let stored = resource.clone();
-    state.store.run(move |conn| resources::insert(conn, &stored)).await?;
+    state
+        .store
+        .run(move |conn| resources::insert(conn, &stored))
+        .await?;
     tracing::info!(resource.id = %resource.id, resource.name = %resource.name, resource.kind = %resource.kind, "resource created");
     Ok(HttpResponse::Created().json(resource_json(&resource)))
 }
@@ -137,31 +202,56 @@ async fn find(state: &AppState, id: &str) -> Result<Resource, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no resource has id {id}")))
 }
 
-async fn get(state: web::Data<AppState>, _caller: AdminCaller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(resource_json(&find(&state, &id).await?)))
 }
 
-async fn delete(state: web::Data<AppState>, _caller: AdminCaller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn delete(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let resource = find(&state, &id).await?;
     let id = resource.id;
     // The accounts already written stay in the target: Roster stops managing them.
-    state.store.run(move |conn| write_transaction(conn, |conn| resources::delete(conn, id))).await?;
+    state
+        .store
+        .run(move |conn| write_transaction(conn, |conn| resources::delete(conn, id)))
+        .await?;
     tracing::info!(resource.id = %id, "resource deleted");
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn resume(state: web::Data<AppState>, _caller: AdminCaller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn resume(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let resource = find(&state, &id).await?;
     let id = resource.id;
-    state.store.run(move |conn| resources::set_pause(conn, id, None, Utc::now())).await?;
+    state
+        .store
+        .run(move |conn| resources::set_pause(conn, id, None, Utc::now()))
+        .await?;
     tracing::info!(resource.id = %id, "provisioning target resumed by an admin");
     wake();
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn associations(state: web::Data<AppState>, _caller: AdminCaller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn associations(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let resource = find(&state, &id).await?;
-    let members = state.store.run(move |conn| resources::bindings(conn, resource.id)).await?;
+    let members = state
+        .store
+        .run(move |conn| resources::bindings(conn, resource.id))
+        .await?;
     let body: Vec<Value> = members
         .into_iter()
         .map(|member| match member {
@@ -182,19 +272,37 @@ pub(crate) struct AssociationOp {
     pub id: String,
 }
 
-async fn associate(state: web::Data<AppState>, _caller: AdminCaller, id: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn associate(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let resource = find(&state, &id).await?;
     let request: AssociationOp = parse_body(&body)?;
     let add = match request.op.as_str() {
         "add" => true,
         "remove" => false,
-        other => return Err(ApiError::bad_request(format!("op must be add or remove, not {other:?}"))),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "op must be add or remove, not {other:?}"
+            )));
+        }
     };
-    let member = match request.kind.as_str() {
-        "user" => Member::User(request.id.parse::<UserId>().map_err(|_| ApiError::bad_request(format!("id {:?} is not a user id", request.id)))?),
-        "user_group" => Member::Group(request.id.parse::<GroupId>().map_err(|_| ApiError::bad_request(format!("id {:?} is not a user group id", request.id)))?),
-        other => return Err(ApiError::bad_request(format!("type must be user or user_group, not {other:?}"))),
-    };
+    let member =
+        match request.kind.as_str() {
+            "user" => Member::User(request.id.parse::<UserId>().map_err(|_| {
+                ApiError::bad_request(format!("id {:?} is not a user id", request.id))
+            })?),
+            "user_group" => Member::Group(request.id.parse::<GroupId>().map_err(|_| {
+                ApiError::bad_request(format!("id {:?} is not a user group id", request.id))
+            })?),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "type must be user or user_group, not {other:?}"
+                )));
+            }
+        };
     let resource_id = resource.id;
     state
         .store
@@ -210,7 +318,9 @@ async fn associate(state: web::Data<AppState>, _caller: AdminCaller, id: web::Pa
                     }
                     Member::Group(group) => {
                         if groups::find(conn, group)?.is_none() {
-                            return Err(ApiError::bad_request(format!("no user group has id {group}")));
+                            return Err(ApiError::bad_request(format!(
+                                "no user group has id {group}"
+                            )));
                         }
                         groups::members(conn, group)?
                     }
@@ -235,12 +345,19 @@ struct JobQuery {
     status: Option<String>,
 }
 
-async fn jobs(state: web::Data<AppState>, _caller: AdminCaller, query: web::Query<JobQuery>) -> Result<HttpResponse, ApiError> {
+async fn jobs(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    query: web::Query<JobQuery>,
+) -> Result<HttpResponse, ApiError> {
     let status = query.status.clone().unwrap_or_else(|| "parked".into());
     if !matches!(status.as_str(), "parked" | "pending") {
         return Err(ApiError::bad_request("status must be parked or pending"));
     }
-    let rows = state.store.run(move |conn| outbox::jobs_with_status(conn, &status, 1000)).await?;
+    let rows = state
+        .store
+        .run(move |conn| outbox::jobs_with_status(conn, &status, 1000))
+        .await?;
     let body: Vec<Value> = rows
         .into_iter()
         .map(|job| {
@@ -260,9 +377,18 @@ async fn jobs(state: web::Data<AppState>, _caller: AdminCaller, query: web::Quer
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn retry_job(state: web::Data<AppState>, _caller: AdminCaller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError::not_found(format!("no parked job has id {id}")))?;
-    let retried = state.store.run(move |conn| outbox::retry_parked(conn, id, Utc::now())).await?;
+async fn retry_job(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no parked job has id {id}")))?;
+    let retried = state
+        .store
+        .run(move |conn| outbox::retry_parked(conn, id, Utc::now()))
+        .await?;
     if !retried {
         return Err(ApiError::not_found(format!("no parked job has id {id}")));
     }

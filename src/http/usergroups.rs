@@ -24,7 +24,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/api/v2/usergroups/{id}", web::get().to(get))
         .route("/api/v2/usergroups/{id}", web::delete().to(delete))
         .route("/api/v2/usergroups/{id}/members", web::get().to(members))
-        .route("/api/v2/usergroups/{id}/members", web::post().to(change_members));
+        .route(
+            "/api/v2/usergroups/{id}/members",
+            web::post().to(change_members),
+        );
 }
 
 fn group_json(group: &Group) -> Value {
@@ -36,7 +39,12 @@ fn group_json(group: &Group) -> Value {
     })
 }
 
-fn event(event_type: EventType, caller: &AdminCaller, group: &Group, details: Value) -> Vec<NewAuditEvent> {
+fn event(
+    event_type: EventType,
+    caller: &AdminCaller,
+    group: &Group,
+    details: Value,
+) -> Vec<NewAuditEvent> {
     vec![NewAuditEvent {
         event_type,
         initiated_by: caller.actor().initiator,
@@ -52,9 +60,14 @@ struct NewGroup {
     description: Option<String>,
 }
 
-async fn create(state: web::Data<AppState>, caller: AdminCaller, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn create(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let new: NewGroup = parse_body(&body)?;
-    let name = GroupName::parse(&new.name).map_err(|e| ApiError::bad_request(format!("name: {}", e.reason)))?;
+    let name = GroupName::parse(&new.name)
+        .map_err(|e| ApiError::bad_request(format!("name: {}", e.reason)))?;
     let now = Utc::now();
     let mut group = Group::new(name, now);
     group.description = new.description;
@@ -64,8 +77,16 @@ async fn create(state: web::Data<AppState>, caller: AdminCaller, body: web::Byte
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let events = event(EventType::GroupCreate, &caller, &stored, json!({}));
-                apply_group_change(conn, GroupChange::Create { group: &stored, members: &[] }, events, now)
-                    .map_err(ServiceError::from)
+                apply_group_change(
+                    conn,
+                    GroupChange::Create {
+                        group: &stored,
+                        members: &[],
+                    },
+                    events,
+                    now,
+                )
+                .map_err(ServiceError::from)
             })
         })
         .await?;
@@ -73,7 +94,10 @@ async fn create(state: web::Data<AppState>, caller: AdminCaller, body: web::Byte
 }
 
 async fn list(state: web::Data<AppState>, _caller: AdminCaller) -> Result<HttpResponse, ApiError> {
-    let all = state.store.run(|conn| groups::list(conn, 0, 10_000)).await?;
+    let all = state
+        .store
+        .run(|conn| groups::list(conn, 0, 10_000))
+        .await?;
     Ok(HttpResponse::Ok().json(all.iter().map(group_json).collect::<Vec<_>>()))
 }
 
@@ -86,11 +110,19 @@ async fn find(state: &AppState, id: &str) -> Result<Group, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no user group has id {id}")))
 }
 
-async fn get(state: web::Data<AppState>, _caller: AdminCaller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(group_json(&find(&state, &id).await?)))
 }
 
-async fn delete(state: web::Data<AppState>, caller: AdminCaller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn delete(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let group = find(&state, &id).await?;
     state
         .store
@@ -110,9 +142,16 @@ async fn delete(state: web::Data<AppState>, caller: AdminCaller, id: web::Path<S
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn members(state: web::Data<AppState>, _caller: AdminCaller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn members(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let group = find(&state, &id).await?;
-    let ids = state.store.run(move |conn| groups::members(conn, group.id)).await?;
+    let ids = state
+        .store
+        .run(move |conn| groups::members(conn, group.id))
+        .await?;
     let body: Vec<Value> = ids
         .into_iter()
         .map(|id| json!({ "attributes": null, "to": { "attributes": null, "id": id.to_string(), "type": "user" } }))
@@ -120,16 +159,28 @@ async fn members(state: web::Data<AppState>, _caller: AdminCaller, id: web::Path
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn change_members(state: web::Data<AppState>, caller: AdminCaller, id: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn change_members(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let group = find(&state, &id).await?;
     let request: AssociationOp = parse_body(&body)?;
     if request.kind != "user" {
-        return Err(ApiError::bad_request(format!("type must be user, not {:?}", request.kind)));
+        return Err(ApiError::bad_request(format!(
+            "type must be user, not {:?}",
+            request.kind
+        )));
     }
     let add = match request.op.as_str() {
         "add" => true,
         "remove" => false,
-        other => return Err(ApiError::bad_request(format!("op must be add or remove, not {other:?}"))),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "op must be add or remove, not {other:?}"
+            )));
+        }
     };
     let user: UserId = request
         .id
@@ -143,16 +194,30 @@ async fn change_members(state: web::Data<AppState>, caller: AdminCaller, id: web
                 if users::find(conn, user)?.is_none() {
                     return Err(ApiError::bad_request(format!("no user has id {user}")));
                 }
-                let current = groups::find(conn, group.id)?
-                    .ok_or_else(|| ApiError::not_found(format!("no user group has id {}", group.id)))?;
+                let current = groups::find(conn, group.id)?.ok_or_else(|| {
+                    ApiError::not_found(format!("no user group has id {}", group.id))
+                })?;
                 let mut changed = current.clone();
                 changed.version += 1;
                 changed.updated_at = now;
-                let (add_list, remove_list) = if add { (vec![user], vec![]) } else { (vec![], vec![user]) };
+                let (add_list, remove_list) = if add {
+                    (vec![user], vec![])
+                } else {
+                    (vec![], vec![user])
+                };
                 let details = json!({ "op": request.op, "user": user.to_string() });
                 let events = event(EventType::GroupUpdate, &caller, &changed, details);
-                apply_group_change(conn, GroupChange::Update { group: &changed, add: &add_list, remove: &remove_list }, events, now)
-                    .map_err(ServiceError::from)?;
+                apply_group_change(
+                    conn,
+                    GroupChange::Update {
+                        group: &changed,
+                        add: &add_list,
+                        remove: &remove_list,
+                    },
+                    events,
+                    now,
+                )
+                .map_err(ServiceError::from)?;
                 enqueue_for_users(conn, &[user], now)?;
                 Ok(())
             })

@@ -16,7 +16,10 @@ use crate::store::resources::{self, Member};
 use crate::store::testing::{on_each_backend, sample_user};
 use crate::store::{audit, outbox};
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/slapd-test-instance.sh");
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/scripts/slapd-test-instance.sh"
+);
 
 /// Undoes the shell quoting of `printf %q` (a backslash before each special character).
 fn unquote(text: &str) -> String {
@@ -40,8 +43,15 @@ struct OwnSlapd {
 
 impl OwnSlapd {
     fn start() -> Self {
-        let output = Command::new(SCRIPT).arg("start").output().expect("run the slapd script");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let output = Command::new(SCRIPT)
+            .arg("start")
+            .output()
+            .expect("run the slapd script");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let text = String::from_utf8(output.stdout).expect("utf-8");
         let value = |name: &str| {
             text.lines()
@@ -61,8 +71,15 @@ impl OwnSlapd {
     }
 
     fn run(&self, action: &str) {
-        let status = Command::new(SCRIPT).args([action, &self.dir]).output().expect("run the slapd script");
-        assert!(status.status.success(), "{action}: {}", String::from_utf8_lossy(&status.stderr));
+        let status = Command::new(SCRIPT)
+            .args([action, &self.dir])
+            .output()
+            .expect("run the slapd script");
+        assert!(
+            status.status.success(),
+            "{action}: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
     }
 }
 
@@ -73,17 +90,34 @@ impl Drop for OwnSlapd {
 }
 
 fn change(store: &crate::store::Store, user: UserId, state: LifecycleState) {
-    users::change_state(&mut store.conn().expect("conn"), user, state, Trigger::Request, &Actor::admin("fault"), Utc::now())
-        .expect("state change");
+    users::change_state(
+        &mut store.conn().expect("conn"),
+        user,
+        state,
+        Trigger::Request,
+        &Actor::admin("fault"),
+        Utc::now(),
+    )
+    .expect("state change");
 }
 
 /// (uid, locked) of every entry under the people container.
 async fn entries(ldap: &Ldap) -> Vec<(String, bool)> {
     let (conn, mut handle) = ldap3::LdapConnAsync::new(&ldap.url).await.expect("connect");
     ldap3::drive!(conn);
-    handle.simple_bind(&ldap.root_dn, &ldap.root_pw).await.expect("bind").success().expect("root bind");
+    handle
+        .simple_bind(&ldap.root_dn, &ldap.root_pw)
+        .await
+        .expect("bind")
+        .success()
+        .expect("root bind");
     let (found, _) = handle
-        .search(&ldap.people, ldap3::Scope::OneLevel, "(objectClass=inetOrgPerson)", vec!["uid", "pwdAccountLockedTime"])
+        .search(
+            &ldap.people,
+            ldap3::Scope::OneLevel,
+            "(objectClass=inetOrgPerson)",
+            vec!["uid", "pwdAccountLockedTime"],
+        )
         .await
         .expect("search")
         .success()
@@ -92,7 +126,10 @@ async fn entries(ldap: &Ldap) -> Vec<(String, bool)> {
         .into_iter()
         .map(|e| {
             let e = ldap3::SearchEntry::construct(e);
-            (e.attrs["uid"][0].clone(), e.attrs.contains_key("pwdAccountLockedTime"))
+            (
+                e.attrs["uid"][0].clone(),
+                e.attrs.contains_key("pwdAccountLockedTime"),
+            )
         })
         .collect()
 }
@@ -115,8 +152,17 @@ fn entries_converge_after_the_directory_comes_back() {
                     let mut user = sample_user(&format!("fault{i:04}"));
                     user.password.hash = Some(hash.clone());
                     let now = Utc::now();
-                    let user = users::create_user(&mut conn, NewUser { user, requested_state: Some(LifecycleState::Staged), method: CreationMethod::AdminApi }, &actor, now)
-                        .expect("create");
+                    let user = users::create_user(
+                        &mut conn,
+                        NewUser {
+                            user,
+                            requested_state: Some(LifecycleState::Staged),
+                            method: CreationMethod::AdminApi,
+                        },
+                        &actor,
+                        now,
+                    )
+                    .expect("create");
                     resources::bind(&mut conn, resource, Member::User(user.id), now).expect("bind");
                     ids.push(user.id);
                 }
@@ -138,26 +184,64 @@ fn entries_converge_after_the_directory_comes_back() {
             }
             // Every call fails: the jobs stay pending and the target gets paused.
             for _ in 0..3 {
-                dispatcher.round(Utc::now() + chrono::Duration::hours(1)).await.expect("round");
+                dispatcher
+                    .round(Utc::now() + chrono::Duration::hours(1))
+                    .await
+                    .expect("round");
             }
             let mut conn = store.conn().expect("conn");
-            assert!(resources::find(&mut conn, resource).expect("find").expect("resource").paused.is_some(), "target paused");
-            assert_eq!(outbox::jobs_with_status(&mut conn, "parked", 10).expect("parked").len(), 0);
-            assert!(outbox::pending_count(&mut conn).expect("pending") >= (USERS / 2 + SUSPENDED) as i64);
+            assert!(
+                resources::find(&mut conn, resource)
+                    .expect("find")
+                    .expect("resource")
+                    .paused
+                    .is_some(),
+                "target paused"
+            );
+            assert_eq!(
+                outbox::jobs_with_status(&mut conn, "parked", 10)
+                    .expect("parked")
+                    .len(),
+                0
+            );
+            assert!(
+                outbox::pending_count(&mut conn).expect("pending")
+                    >= (USERS / 2 + SUSPENDED) as i64
+            );
 
             slapd.run("resume");
             dispatcher.probe_paused(Utc::now()).await;
-            assert!(resources::find(&mut conn, resource).expect("find").expect("resource").paused.is_none(), "target resumed");
+            assert!(
+                resources::find(&mut conn, resource)
+                    .expect("find")
+                    .expect("resource")
+                    .paused
+                    .is_none(),
+                "target resumed"
+            );
             drain_at(&dispatcher, Utc::now() + chrono::Duration::hours(1)).await;
 
             let found = entries(&slapd.ldap).await;
-            assert_eq!(found.len(), USERS, "one entry per user, none lost or duplicated");
-            let locked: Vec<&String> = found.iter().filter(|(_, locked)| *locked).map(|(uid, _)| uid).collect();
+            assert_eq!(
+                found.len(),
+                USERS,
+                "one entry per user, none lost or duplicated"
+            );
+            let locked: Vec<&String> = found
+                .iter()
+                .filter(|(_, locked)| *locked)
+                .map(|(uid, _)| uid)
+                .collect();
             assert_eq!(locked.len(), SUSPENDED);
-            assert!(locked.iter().all(|uid| uid.as_str() < "fault0100"), "{locked:?}");
+            assert!(
+                locked.iter().all(|uid| uid.as_str() < "fault0100"),
+                "{locked:?}"
+            );
             assert_eq!(outbox::pending_count(&mut conn).expect("pending"), 0);
             for id in &ids {
-                let account = resources::account(&mut conn, resource, *id).expect("account").expect("recorded");
+                let account = resources::account(&mut conn, resource, *id)
+                    .expect("account")
+                    .expect("recorded");
                 let created = audit::for_resource(&mut conn, &id.to_string())
                     .expect("events")
                     .iter()

@@ -13,12 +13,16 @@ pub fn settings(resource: &Resource, timeout: Duration) -> LdapSettings {
     let connection = resource.connection.as_ref();
     LdapSettings {
         url: connection.map(|c| c.url.clone()).unwrap_or_default(),
-        bind_dn: connection.and_then(|c| c.bind_dn.clone()).unwrap_or_default(),
+        bind_dn: connection
+            .and_then(|c| c.bind_dn.clone())
+            .unwrap_or_default(),
         bind_password: connection
             .and_then(|c| c.secret.as_ref())
             .map(|s| s.expose().to_owned())
             .unwrap_or_default(),
-        base_dn: connection.and_then(|c| c.base_dn.clone()).unwrap_or_default(),
+        base_dn: connection
+            .and_then(|c| c.base_dn.clone())
+            .unwrap_or_default(),
         timeout,
     }
 }
@@ -39,7 +43,11 @@ pub fn account(user: &User) -> LdapAccount {
             .filter(|n| !n.is_empty())
             .or_else(|| Some(full_name).filter(|n| !n.is_empty()))
             .unwrap_or_else(|| username.clone()),
-        surname: user.last_name.clone().filter(|n| !n.is_empty()).unwrap_or(username),
+        surname: user
+            .last_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(username),
         given_name: user.first_name.clone(),
         mail: Some(user.email.as_str().to_owned()),
         display_name: user.display_name.clone(),

@@ -153,7 +153,9 @@ impl Dispatcher {
                 Ok(Ok(Recorded::Applied)) => report.applied += 1,
                 Ok(Ok(Recorded::Retried)) => report.retried += 1,
                 Ok(Ok(Recorded::Parked)) => report.parked += 1,
-                Ok(Err(error)) => tracing::warn!(error.message = %error, "recording a provisioning outcome failed; the job will be claimed again"),
+                Ok(Err(error)) => {
+                    tracing::warn!(error.message = %error, "recording a provisioning outcome failed; the job will be claimed again")
+                }
                 Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
                 Err(_) => {}
             }
@@ -170,7 +172,9 @@ impl Dispatcher {
         let Some(work) = work else {
             // The resource was deleted: nothing left to bring up to date.
             let job = job.clone();
-            self.store.run(move |conn| outbox::complete(conn, &job, Utc::now())).await?;
+            self.store
+                .run(move |conn| outbox::complete(conn, &job, Utc::now()))
+                .await?;
             return Ok(Recorded::Applied);
         };
         let outcome = self.apply(&work).await;
@@ -186,13 +190,24 @@ impl Dispatcher {
             exists_in_target: work.account.is_some(),
             last_secure_token_user: false,
         };
-        let action = plan(standing, work.resource.kind, work.resource.plan_options(), facts);
+        let action = plan(
+            standing,
+            work.resource.kind,
+            work.resource.plan_options(),
+            facts,
+        );
         if work.resource.kind != ResourceType::LdapDirectory {
             // TODO(#5): connectors for SCIM apps, AD and cloud directories.
-            return Outcome::Applied { action, applied: None };
+            return Outcome::Applied {
+                action,
+                applied: None,
+            };
         }
         let Some(desired) = ldap::desired(action, work.user.as_ref()) else {
-            return Outcome::Applied { action, applied: None };
+            return Outcome::Applied {
+                action,
+                applied: None,
+            };
         };
         let target = match self.target(&work.resource).await {
             Ok(target) => target,
@@ -202,7 +217,10 @@ impl Dispatcher {
         match target.ldap.apply(known_dn, &desired).await {
             Ok(applied) => {
                 target.consecutive_failures.store(0, Ordering::Relaxed);
-                Outcome::Applied { action, applied: Some(applied) }
+                Outcome::Applied {
+                    action,
+                    applied: Some(applied),
+                }
             }
             Err(failure) => {
                 target.consecutive_failures.fetch_add(1, Ordering::Relaxed);
@@ -226,24 +244,35 @@ impl Dispatcher {
         if !state.canary_passed.load(Ordering::Acquire) {
             // A canary that fails for any lasting reason says the target is misconfigured
             // (wrong base DN, no password policy): pause it rather than fail each user.
-            state.ldap.canary().await.map_err(|failure| match failure.kind {
-                FailureKind::Transient => failure,
-                _ => LdapFailure {
-                    kind: FailureKind::TargetRefused,
-                    message: format!("canary check failed: {}", failure.message),
-                },
-            })?;
+            state
+                .ldap
+                .canary()
+                .await
+                .map_err(|failure| match failure.kind {
+                    FailureKind::Transient => failure,
+                    _ => LdapFailure {
+                        kind: FailureKind::TargetRefused,
+                        message: format!("canary check failed: {}", failure.message),
+                    },
+                })?;
             state.canary_passed.store(true, Ordering::Release);
             tracing::info!(resource.id = %resource.id, "LDAP canary passed: a lock refuses binds on this directory");
         }
         Ok(state)
     }
 
-    async fn record(&self, job: ClaimedJob, work: Work, outcome: Outcome) -> Result<Recorded, StoreError> {
+    async fn record(
+        &self,
+        job: ClaimedJob,
+        work: Work,
+        outcome: Outcome,
+    ) -> Result<Recorded, StoreError> {
         let now = Utc::now();
         let failures = {
             let targets = self.targets.lock().await;
-            targets.get(&job.resource).map_or(0, |t| t.consecutive_failures.load(Ordering::Relaxed))
+            targets
+                .get(&job.resource)
+                .map_or(0, |t| t.consecutive_failures.load(Ordering::Relaxed))
         };
         let pause_after = self.options.pause_after_failures;
         let recorded = self
@@ -255,8 +284,11 @@ impl Dispatcher {
 
     /// Checks each paused target and resumes the ones that answer again.
     pub async fn probe_paused(&self, now: DateTime<Utc>) {
-        let paused = match self.store.run(|conn| resources::list(conn)).await {
-            Ok(all) => all.into_iter().filter(|r| r.paused.is_some() && r.kind == ResourceType::LdapDirectory).collect::<Vec<_>>(),
+        let paused = match self.store.run(resources::list).await {
+            Ok(all) => all
+                .into_iter()
+                .filter(|r| r.paused.is_some() && r.kind == ResourceType::LdapDirectory)
+                .collect::<Vec<_>>(),
             Err(error) => {
                 tracing::warn!(error.message = %error, "cannot list paused targets");
                 return;
@@ -272,7 +304,11 @@ impl Dispatcher {
                 Ok(()) => {
                     self.targets.lock().await.remove(&resource.id);
                     let id = resource.id;
-                    if let Err(error) = self.store.run(move |conn| resources::set_pause(conn, id, None, now)).await {
+                    if let Err(error) = self
+                        .store
+                        .run(move |conn| resources::set_pause(conn, id, None, now))
+                        .await
+                    {
                         tracing::warn!(error.message = %error, "cannot resume a target");
                         continue;
                     }
@@ -316,7 +352,9 @@ fn load_work(
 
 fn event_type(action: Action, applied: Option<&Applied>) -> Option<EventType> {
     match action {
-        Action::Enable if applied.is_some_and(|a| a.created) => Some(EventType::UserCreateProvision),
+        Action::Enable if applied.is_some_and(|a| a.created) => {
+            Some(EventType::UserCreateProvision)
+        }
         Action::Enable | Action::CreateWithRandomPassword => Some(EventType::UserUpdateProvision),
         Action::Disable => Some(EventType::UserDeprovision),
         Action::Remove => Some(EventType::UserDeleteProvision),
@@ -372,9 +410,15 @@ fn record_outcome(
                 });
                 resources::set_account(conn, job.resource, job.user, account.as_ref(), now)?;
             }
-            if let Some(event_type) = event_type(action, applied.as_ref()).filter(|_| applied.is_some()) {
+            if let Some(event_type) =
+                event_type(action, applied.as_ref()).filter(|_| applied.is_some())
+            {
                 let details = json!({ "result": "success", "dn": applied.as_ref().and_then(|a| a.dn.clone()), "locked": applied.as_ref().map(|a| a.locked) });
-                audit::append(conn, vec![provision_event(event_type, job, work, details)], now)?;
+                audit::append(
+                    conn,
+                    vec![provision_event(event_type, job, work, details)],
+                    now,
+                )?;
             }
             tracing::info!(user.id = %job.user, resource.id = %job.resource, action = ?action, "provisioning applied");
             Ok(Recorded::Applied)
@@ -387,11 +431,15 @@ fn record_outcome(
             }
             FailureKind::Transient => {
                 if failures >= pause_after {
-                    let reason = format!("{failures} consecutive calls failed; last: {}", failure.message);
+                    let reason = format!(
+                        "{failures} consecutive calls failed; last: {}",
+                        failure.message
+                    );
                     pause(conn, job.resource, &reason, now)?;
                 }
                 let delay = full_jitter(job.attempts, getrandom::u64().unwrap_or(0));
-                let next = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1));
+                let next =
+                    now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1));
                 outbox::retry_later(conn, job, next, &failure.message, true, now)?;
                 tracing::warn!(user.id = %job.user, resource.id = %job.resource, attempts = job.attempts + 1, error.message = %failure.message, "provisioning failed; will retry");
                 Ok(Recorded::Retried)
@@ -399,12 +447,18 @@ fn record_outcome(
             FailureKind::Permanent => {
                 outbox::park(conn, job, &failure.message, now)?;
                 let standing_event = match &work.user {
-                    Some(user) if user.state == crate::domain::LifecycleState::Suspended => EventType::UserDeprovision,
+                    Some(user) if user.state == crate::domain::LifecycleState::Suspended => {
+                        EventType::UserDeprovision
+                    }
                     Some(_) => EventType::UserUpdateProvision,
                     None => EventType::UserDeleteProvision,
                 };
                 let details = json!({ "result": "error", "error": failure.message });
-                audit::append(conn, vec![provision_event(standing_event, job, work, details)], now)?;
+                audit::append(
+                    conn,
+                    vec![provision_event(standing_event, job, work, details)],
+                    now,
+                )?;
                 tracing::error!(user.id = %job.user, resource.id = %job.resource, error.message = %failure.message, "provisioning failed for good; job parked");
                 Ok(Recorded::Parked)
             }
@@ -412,11 +466,24 @@ fn record_outcome(
     })
 }
 
-fn pause(conn: &mut DbConnection, resource: ResourceId, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+fn pause(
+    conn: &mut DbConnection,
+    resource: ResourceId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let already = resources::find(conn, resource)?.is_some_and(|r| r.paused.is_some());
     if !already {
         tracing::error!(resource.id = %resource, reason, "provisioning target paused");
-        resources::set_pause(conn, resource, Some(&Pause { reason: reason.to_owned(), since: now }), now)?;
+        resources::set_pause(
+            conn,
+            resource,
+            Some(&Pause {
+                reason: reason.to_owned(),
+                since: now,
+            }),
+            now,
+        )?;
     }
     Ok(())
 }

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use roster_connectors::ldap3;
 use roster_connectors::ldap::{BindRefused, bind_check, entry_dn};
+use roster_connectors::ldap3;
 use serde_json::json;
 
 use super::{Dispatcher, DispatcherOptions};
@@ -75,7 +75,12 @@ pub(crate) fn ldap_resource(store: &Store, ldap: &Ldap, url: &str) -> ResourceId
     resource.id
 }
 
-pub(crate) fn staged_user_bound_to(store: &Store, resource: ResourceId, username: &str, password: &str) -> UserId {
+pub(crate) fn staged_user_bound_to(
+    store: &Store,
+    resource: ResourceId,
+    username: &str,
+    password: &str,
+) -> UserId {
     let mut conn = store.conn().expect("conn");
     let actor = Actor::admin("test");
     let now = Utc::now();
@@ -109,7 +114,13 @@ pub(crate) fn fast_options() -> DispatcherOptions {
 }
 
 async fn bind(ldap: &Ldap, username: &str, password: &str) -> Result<(), BindRefused> {
-    bind_check(&ldap.url, &entry_dn(username, &ldap.people), password, TIMEOUT).await
+    bind_check(
+        &ldap.url,
+        &entry_dn(username, &ldap.people),
+        password,
+        TIMEOUT,
+    )
+    .await
 }
 
 fn set_state(store: &Store, user: UserId, state: LifecycleState) {
@@ -153,43 +164,104 @@ fn binds_follow_the_lifecycle_through_the_dispatcher() {
             let dispatcher = Dispatcher::new(store.clone(), fast_options());
 
             drain(&dispatcher).await;
-            assert_eq!(bind(&ldap, &username, "Old-Pass-1").await, Err(BindRefused::Rejected(49)), "staged: no entry");
-            assert!(resources::account(&mut store.conn().expect("conn"), resource, user).expect("account").is_none());
+            assert_eq!(
+                bind(&ldap, &username, "Old-Pass-1").await,
+                Err(BindRefused::Rejected(49)),
+                "staged: no entry"
+            );
+            assert!(
+                resources::account(&mut store.conn().expect("conn"), resource, user)
+                    .expect("account")
+                    .is_none()
+            );
 
             set_state(store, user, LifecycleState::Activated);
             drain(&dispatcher).await;
-            assert_eq!(bind(&ldap, &username, "Old-Pass-1").await, Ok(()), "activated");
+            assert_eq!(
+                bind(&ldap, &username, "Old-Pass-1").await,
+                Ok(()),
+                "activated"
+            );
 
             set_state(store, user, LifecycleState::Suspended);
             drain(&dispatcher).await;
-            assert_eq!(bind(&ldap, &username, "Old-Pass-1").await, Err(BindRefused::Rejected(49)), "suspended");
+            assert_eq!(
+                bind(&ldap, &username, "Old-Pass-1").await,
+                Err(BindRefused::Rejected(49)),
+                "suspended"
+            );
 
             set_state(store, user, LifecycleState::Activated);
             drain(&dispatcher).await;
-            assert_eq!(bind(&ldap, &username, "Old-Pass-1").await, Ok(()), "reactivated, old password");
+            assert_eq!(
+                bind(&ldap, &username, "Old-Pass-1").await,
+                Ok(()),
+                "reactivated, old password"
+            );
 
             set_state(store, user, LifecycleState::Suspended);
             drain(&dispatcher).await;
             let new_hash = argon2_hash("New-Pass-2");
-            users::update_user(&mut store.conn().expect("conn"), user, None, &Actor::admin("test"), Utc::now(), |u| {
-                u.password.hash = Some(new_hash);
-                Ok(())
-            })
+            users::update_user(
+                &mut store.conn().expect("conn"),
+                user,
+                None,
+                &Actor::admin("test"),
+                Utc::now(),
+                |u| {
+                    u.password.hash = Some(new_hash);
+                    Ok(())
+                },
+            )
             .expect("new password");
             drain(&dispatcher).await;
-            assert_eq!(bind(&ldap, &username, "New-Pass-2").await, Err(BindRefused::Rejected(49)), "new password held while suspended");
-            assert_eq!(bind(&ldap, &username, "Old-Pass-1").await, Err(BindRefused::Rejected(49)), "still locked");
+            assert_eq!(
+                bind(&ldap, &username, "New-Pass-2").await,
+                Err(BindRefused::Rejected(49)),
+                "new password held while suspended"
+            );
+            assert_eq!(
+                bind(&ldap, &username, "Old-Pass-1").await,
+                Err(BindRefused::Rejected(49)),
+                "still locked"
+            );
 
             set_state(store, user, LifecycleState::Activated);
             drain(&dispatcher).await;
-            assert_eq!(bind(&ldap, &username, "New-Pass-2").await, Ok(()), "new password after reactivation");
-            assert_eq!(bind(&ldap, &username, "Old-Pass-1").await, Err(BindRefused::Rejected(49)));
+            assert_eq!(
+                bind(&ldap, &username, "New-Pass-2").await,
+                Ok(()),
+                "new password after reactivation"
+            );
+            assert_eq!(
+                bind(&ldap, &username, "Old-Pass-1").await,
+                Err(BindRefused::Rejected(49))
+            );
 
-            users::delete_user(&mut store.conn().expect("conn"), user, ManagerCascade::Clear, &Actor::admin("test"), Utc::now()).expect("delete");
+            users::delete_user(
+                &mut store.conn().expect("conn"),
+                user,
+                ManagerCascade::Clear,
+                &Actor::admin("test"),
+                Utc::now(),
+            )
+            .expect("delete");
             drain(&dispatcher).await;
-            assert_eq!(bind(&ldap, &username, "New-Pass-2").await, Err(BindRefused::Rejected(49)), "deleted");
-            assert!(resources::account(&mut store.conn().expect("conn"), resource, user).expect("account").is_none(), "entry forgotten");
-            assert!(!entry_exists(&ldap, &username).await, "entry gone from the directory");
+            assert_eq!(
+                bind(&ldap, &username, "New-Pass-2").await,
+                Err(BindRefused::Rejected(49)),
+                "deleted"
+            );
+            assert!(
+                resources::account(&mut store.conn().expect("conn"), resource, user)
+                    .expect("account")
+                    .is_none(),
+                "entry forgotten"
+            );
+            assert!(
+                !entry_exists(&ldap, &username).await,
+                "entry gone from the directory"
+            );
 
             let mut conn = store.conn().expect("conn");
             assert_eq!(outbox::pending_count(&mut conn).expect("count"), 0);
@@ -198,8 +270,16 @@ fn binds_follow_the_lifecycle_through_the_dispatcher() {
                 .into_iter()
                 .map(|e| e.event_type)
                 .collect();
-            for expected in ["user_create_provision", "user_deprovision", "user_update_provision", "user_delete_provision"] {
-                assert!(events.iter().any(|e| e == expected), "{expected} in {events:?}");
+            for expected in [
+                "user_create_provision",
+                "user_deprovision",
+                "user_update_provision",
+                "user_delete_provision",
+            ] {
+                assert!(
+                    events.iter().any(|e| e == expected),
+                    "{expected} in {events:?}"
+                );
             }
         });
     });
@@ -208,9 +288,19 @@ fn binds_follow_the_lifecycle_through_the_dispatcher() {
 pub(crate) async fn entry_exists(ldap: &Ldap, username: &str) -> bool {
     let (conn, mut handle) = ldap3::LdapConnAsync::new(&ldap.url).await.expect("connect");
     ldap3::drive!(conn);
-    handle.simple_bind(&ldap.root_dn, &ldap.root_pw).await.expect("bind").success().expect("root bind");
+    handle
+        .simple_bind(&ldap.root_dn, &ldap.root_pw)
+        .await
+        .expect("bind")
+        .success()
+        .expect("root bind");
     let found = handle
-        .search(&entry_dn(username, &ldap.people), ldap3::Scope::Base, "(objectClass=*)", vec!["uid"])
+        .search(
+            &entry_dn(username, &ldap.people),
+            ldap3::Scope::Base,
+            "(objectClass=*)",
+            vec!["uid"],
+        )
         .await
         .expect("search");
     found.1.rc == 0 && !found.0.is_empty()
@@ -222,7 +312,10 @@ fn a_refused_service_bind_pauses_the_target_and_changes_nothing_else() {
     on_each_backend(|store| {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         runtime.block_on(async {
-            let wrong = Ldap { root_pw: "not-the-password".into(), ..ldap_env() };
+            let wrong = Ldap {
+                root_pw: "not-the-password".into(),
+                ..ldap_env()
+            };
             let resource = ldap_resource(store, &wrong, &ldap.url);
             let username = format!("p{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
             let user = staged_user_bound_to(store, resource, &username, "Pass-1");
@@ -231,13 +324,28 @@ fn a_refused_service_bind_pauses_the_target_and_changes_nothing_else() {
             let report = dispatcher.round(Utc::now()).await.expect("round");
             assert_eq!(report.retried, 1, "{report:?}");
             let mut conn = store.conn().expect("conn");
-            let paused = resources::find(&mut conn, resource).expect("find").expect("resource").paused.expect("paused");
-            assert!(paused.reason.contains("refused Roster's service bind"), "{}", paused.reason);
+            let paused = resources::find(&mut conn, resource)
+                .expect("find")
+                .expect("resource")
+                .paused
+                .expect("paused");
+            assert!(
+                paused.reason.contains("refused Roster's service bind"),
+                "{}",
+                paused.reason
+            );
             assert!(!paused.reason.contains("not-the-password"));
             // Paused: nothing is claimed, and the job waits with its attempts untouched.
-            assert_eq!(dispatcher.round(Utc::now()).await.expect("round").claimed, 0);
+            assert_eq!(
+                dispatcher.round(Utc::now()).await.expect("round").claimed,
+                0
+            );
             let jobs = outbox::jobs_of_user(&mut conn, user).expect("jobs");
-            assert!(jobs.iter().all(|j| j.status == "pending" && j.attempts == 0), "{jobs:?}");
+            assert!(
+                jobs.iter()
+                    .all(|j| j.status == "pending" && j.attempts == 0),
+                "{jobs:?}"
+            );
             assert!(!entry_exists(&ldap, &username).await);
         });
     });

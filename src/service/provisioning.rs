@@ -42,7 +42,12 @@ pub fn enqueue_for_user(
         .select(outbox::target_id)
         .distinct()
         .load(conn)?;
-    targets.extend(pending.into_iter().flatten().filter_map(|id| id.parse::<ResourceId>().ok()));
+    targets.extend(
+        pending
+            .into_iter()
+            .flatten()
+            .filter_map(|id| id.parse::<ResourceId>().ok()),
+    );
     targets.sort();
     targets.dedup();
     for resource in targets {

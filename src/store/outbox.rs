@@ -14,6 +14,17 @@ use super::time::{from_db, to_db};
 use super::{DbConnection, StoreError, write_transaction};
 use crate::domain::{ResourceId, UserId};
 
+/// The pending rows of one pair.
+macro_rules! pair {
+    ($user:expr, $resource:expr) => {
+        outbox::table
+            .filter(outbox::kind.eq(PROVISION))
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::user_id.eq($user))
+            .filter(outbox::target_id.eq($resource))
+    };
+}
+
 /// The kind of the rows this module writes (the table is shared with other outboxes).
 pub const PROVISION: &str = "provision";
 
@@ -121,9 +132,11 @@ pub fn claim(
         let mut claimed = Vec::with_capacity(rows.len());
         for (id, user, resource, attempts) in rows {
             let (Some(user), Some(resource)) = (user, resource) else {
-                return Err(StoreError::corrupt(format!("outbox job {id} has no target")));
+                return Err(StoreError::corrupt(format!(
+                    "outbox job {id} has no target"
+                )));
             };
-            let up_to: Option<i64> = pair(&user, &resource)
+            let up_to: Option<i64> = pair!(&user, &resource)
                 .select(diesel::dsl::max(outbox::id))
                 .first(conn)?;
             diesel::update(outbox::table.find(id))
@@ -145,31 +158,10 @@ pub fn claim(
     })
 }
 
-/// The pending rows of one pair.
-fn pair<'a>(
-    user: &'a str,
-    resource: &'a str,
-) -> diesel::dsl::Filter<
-    diesel::dsl::Filter<
-        diesel::dsl::Filter<
-            diesel::dsl::Filter<outbox::table, diesel::dsl::Eq<outbox::kind, &'static str>>,
-            diesel::dsl::Eq<outbox::status, &'static str>,
-        >,
-        diesel::dsl::Eq<outbox::user_id, &'a str>,
-    >,
-    diesel::dsl::Eq<outbox::target_id, &'a str>,
-> {
-    outbox::table
-        .filter(outbox::kind.eq(PROVISION))
-        .filter(outbox::status.eq("pending"))
-        .filter(outbox::user_id.eq(user))
-        .filter(outbox::target_id.eq(resource))
-}
-
 /// The rows a claim covers.
 macro_rules! covered {
     ($job:expr, $user:ident, $resource:ident) => {
-        pair(&$user, &$resource).filter(outbox::id.le($job.up_to))
+        pair!(&$user, &$resource).filter(outbox::id.le($job.up_to))
     };
 }
 
@@ -331,7 +323,11 @@ pub fn jobs_of_user(conn: &mut DbConnection, user: UserId) -> Result<Vec<JobReco
 }
 
 /// Puts a parked row back in the queue, due now. False when no parked row has that id.
-pub fn retry_parked(conn: &mut DbConnection, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+pub fn retry_parked(
+    conn: &mut DbConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let now = to_db(now);
     let updated = diesel::update(
         outbox::table

@@ -295,7 +295,10 @@ pub fn account(
 ) -> Result<Option<ProvisionedAccount>, StoreError> {
     let row: Option<(String, bool)> = provisioned_accounts::table
         .find((resource.to_string(), user.to_string()))
-        .select((provisioned_accounts::remote_id, provisioned_accounts::disabled))
+        .select((
+            provisioned_accounts::remote_id,
+            provisioned_accounts::disabled,
+        ))
         .first(conn)
         .optional()?;
     Ok(row.map(|(remote_id, disabled)| ProvisionedAccount {

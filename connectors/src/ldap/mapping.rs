@@ -29,7 +29,10 @@ impl std::fmt::Debug for LdapAccount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LdapAccount")
             .field("uid", &self.uid)
-            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -41,7 +44,10 @@ pub fn entry_dn(uid: &str, base: &str) -> String {
 
 /// A filter matching the account by uid, with the value escaped as RFC 4515 asks.
 pub fn uid_filter(uid: &str) -> String {
-    format!("(&(objectClass=inetOrgPerson)(uid={}))", ldap3::ldap_escape(uid))
+    format!(
+        "(&(objectClass=inetOrgPerson)(uid={}))",
+        ldap3::ldap_escape(uid)
+    )
 }
 
 /// The `userPassword` value for a PHC hash.
@@ -72,7 +78,9 @@ pub fn new_entry(account: &LdapAccount, locked: bool) -> Vec<(String, HashSet<St
     let mut attributes = vec![
         (
             "objectClass".to_owned(),
-            HashSet::from(["top", "person", "organizationalPerson", "inetOrgPerson"].map(String::from)),
+            HashSet::from(
+                ["top", "person", "organizationalPerson", "inetOrgPerson"].map(String::from),
+            ),
         ),
         ("uid".to_owned(), set(&account.uid)),
     ];
@@ -144,13 +152,19 @@ mod tests {
         }
     }
 
-    fn values<'a>(entry: &'a [(String, HashSet<String>)], name: &str) -> Option<&'a HashSet<String>> {
+    fn values<'a>(
+        entry: &'a [(String, HashSet<String>)],
+        name: &str,
+    ) -> Option<&'a HashSet<String>> {
         entry.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
     #[test]
     fn dns_and_filters_escape_the_uid() {
-        assert_eq!(entry_dn("alice", "ou=people,dc=x"), "uid=alice,ou=people,dc=x");
+        assert_eq!(
+            entry_dn("alice", "ou=people,dc=x"),
+            "uid=alice,ou=people,dc=x"
+        );
         assert_eq!(
             entry_dn("bob+o,neil", "ou=people,dc=x"),
             "uid=bob\\2bo\\2cneil,ou=people,dc=x"
@@ -167,8 +181,15 @@ mod tests {
         let password = values(&entry, "userPassword").expect("password");
         assert!(password.iter().all(|v| v.starts_with("{ARGON2}$argon2id$")));
         assert!(values(&entry, "pwdAccountLockedTime").is_none());
-        assert!(values(&entry, "objectClass").expect("classes").contains("inetOrgPerson"));
-        assert!(values(&entry, "displayName").is_none(), "absent values are left out");
+        assert!(
+            values(&entry, "objectClass")
+                .expect("classes")
+                .contains("inetOrgPerson")
+        );
+        assert!(
+            values(&entry, "displayName").is_none(),
+            "absent values are left out"
+        );
     }
 
     #[test]
@@ -186,14 +207,21 @@ mod tests {
     #[test]
     fn absent_profile_values_are_replaced_with_nothing() {
         let mods = profile_modifications(&alice());
-        assert!(mods.iter().any(|m| matches!(m, Mod::Replace(n, v) if n == "displayName" && v.is_empty())));
-        assert!(mods.iter().any(|m| matches!(m, Mod::Replace(n, v) if n == "mail" && v.contains("alice@example.com"))));
+        assert!(
+            mods.iter()
+                .any(|m| matches!(m, Mod::Replace(n, v) if n == "displayName" && v.is_empty()))
+        );
+        assert!(mods.iter().any(
+            |m| matches!(m, Mod::Replace(n, v) if n == "mail" && v.contains("alice@example.com"))
+        ));
         assert!(!mods.iter().any(|m| matches!(m, Mod::Delete(..))));
     }
 
     #[test]
     fn locking_and_unlocking_are_replaces() {
-        assert!(matches!(lock_modification(true), Mod::Replace(n, v) if n == "pwdAccountLockedTime" && v.contains(PERMANENT_LOCK)));
+        assert!(
+            matches!(lock_modification(true), Mod::Replace(n, v) if n == "pwdAccountLockedTime" && v.contains(PERMANENT_LOCK))
+        );
         assert!(matches!(lock_modification(false), Mod::Replace(_, v) if v.is_empty()));
     }
 

@@ -182,7 +182,11 @@ impl LdapTarget {
 
     /// Brings the user's entry to `desired`. `known_dn` is the DN Roster last wrote for the
     /// user, if any (it differs from the computed one after a rename).
-    pub async fn apply(&self, known_dn: Option<&str>, desired: &Desired) -> Result<Applied, LdapFailure> {
+    pub async fn apply(
+        &self,
+        known_dn: Option<&str>,
+        desired: &Desired,
+    ) -> Result<Applied, LdapFailure> {
         let result = self.apply_once(known_dn, desired).await;
         if let Err(failure) = &result {
             self.reset(failure).await;
@@ -190,19 +194,32 @@ impl LdapTarget {
         result
     }
 
-    async fn apply_once(&self, known_dn: Option<&str>, desired: &Desired) -> Result<Applied, LdapFailure> {
+    async fn apply_once(
+        &self,
+        known_dn: Option<&str>,
+        desired: &Desired,
+    ) -> Result<Applied, LdapFailure> {
         let mut ldap = self.handle().await?;
         let timeout = self.settings.timeout;
         let (account, locked) = match desired {
             Desired::Absent => {
                 if let Some(dn) = known_dn {
-                    match ldap.with_timeout(timeout).delete(dn).await.and_then(|r| r.success()) {
+                    match ldap
+                        .with_timeout(timeout)
+                        .delete(dn)
+                        .await
+                        .and_then(|r| r.success())
+                    {
                         Ok(_) => {}
                         Err(e) if rc_of(&e) == Some(32) => {} // already gone
                         Err(e) => return Err(LdapFailure::from_error("delete", e)),
                     }
                 }
-                return Ok(Applied { dn: None, locked: false, created: false });
+                return Ok(Applied {
+                    dn: None,
+                    locked: false,
+                    created: false,
+                });
             }
             Desired::Enabled(account) => (account, false),
             Desired::Locked(account) => (account, true),
@@ -215,7 +232,11 @@ impl LdapTarget {
         let created = match stored_password {
             None if locked => {
                 // Nothing was ever written for this user: a suspended user gets no entry.
-                return Ok(Applied { dn: None, locked: true, created: false });
+                return Ok(Applied {
+                    dn: None,
+                    locked: true,
+                    created: false,
+                });
             }
             None => match ldap
                 .with_timeout(timeout)
@@ -251,11 +272,19 @@ impl LdapTarget {
                 self.verify_locked(&mut ldap, &dn).await?;
             }
         }
-        Ok(Applied { dn: Some(dn), locked, created })
+        Ok(Applied {
+            dn: Some(dn),
+            locked,
+            created,
+        })
     }
 
     /// `None` when there is no entry; `Some(None)` for an entry without a password.
-    async fn read_password(&self, ldap: &mut ldap3::Ldap, dn: &str) -> Result<Option<Option<String>>, LdapFailure> {
+    async fn read_password(
+        &self,
+        ldap: &mut ldap3::Ldap,
+        dn: &str,
+    ) -> Result<Option<Option<String>>, LdapFailure> {
         let found = ldap
             .with_timeout(self.settings.timeout)
             .search(dn, Scope::Base, "(objectClass=*)", vec!["userPassword"])
@@ -282,7 +311,12 @@ impl LdapTarget {
     async fn verify_locked(&self, ldap: &mut ldap3::Ldap, dn: &str) -> Result<(), LdapFailure> {
         let (entries, _) = ldap
             .with_timeout(self.settings.timeout)
-            .search(dn, Scope::Base, "(pwdAccountLockedTime=*)", vec!["pwdAccountLockedTime"])
+            .search(
+                dn,
+                Scope::Base,
+                "(pwdAccountLockedTime=*)",
+                vec!["pwdAccountLockedTime"],
+            )
             .await
             .and_then(|r| r.success())
             .map_err(|e| LdapFailure::from_error("lock read-back", e))?;
@@ -295,7 +329,12 @@ impl LdapTarget {
         Ok(())
     }
 
-    async fn rename(&self, ldap: &mut ldap3::Ldap, old: &str, uid: &str) -> Result<(), LdapFailure> {
+    async fn rename(
+        &self,
+        ldap: &mut ldap3::Ldap,
+        old: &str,
+        uid: &str,
+    ) -> Result<(), LdapFailure> {
         let rdn = format!("uid={}", ldap3::dn_escape(uid));
         match ldap
             .with_timeout(self.settings.timeout)
@@ -318,18 +357,32 @@ impl LdapTarget {
         let token = {
             use std::hash::{BuildHasher, Hasher};
             let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default());
+            hasher.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or_default(),
+            );
             format!("{:016x}", hasher.finish())
         };
         let uid = format!("roster-canary-{token}");
         let password = format!("canary-{token}-Aa1!");
         let dn = entry_dn(&uid, &self.settings.base_dn);
         let entry = vec![
-            ("objectClass".to_owned(), ["top", "person", "organizationalPerson", "inetOrgPerson"].map(String::from).into_iter().collect()),
+            (
+                "objectClass".to_owned(),
+                ["top", "person", "organizationalPerson", "inetOrgPerson"]
+                    .map(String::from)
+                    .into_iter()
+                    .collect(),
+            ),
             ("uid".to_owned(), [uid.clone()].into_iter().collect()),
             ("cn".to_owned(), [uid.clone()].into_iter().collect()),
             ("sn".to_owned(), [uid.clone()].into_iter().collect()),
-            ("userPassword".to_owned(), [password.clone()].into_iter().collect()),
+            (
+                "userPassword".to_owned(),
+                [password.clone()].into_iter().collect(),
+            ),
         ];
         ldap.with_timeout(timeout)
             .add(&dn, entry)
@@ -355,7 +408,11 @@ impl LdapTarget {
             }
         }
         .await;
-        let cleanup = ldap.with_timeout(timeout).delete(&dn).await.and_then(|r| r.success());
+        let cleanup = ldap
+            .with_timeout(timeout)
+            .delete(&dn)
+            .await
+            .and_then(|r| r.success());
         if let Err(e) = cleanup {
             tracing::warn!(dn = %dn, error.message = %e, "could not remove the LDAP canary entry");
         }
@@ -375,13 +432,19 @@ pub enum BindRefused {
 }
 
 /// Binds as `dn` with `password` on a fresh connection, as an application would.
-pub async fn bind_check(url: &str, dn: &str, password: &str, timeout: Duration) -> Result<(), BindRefused> {
+pub async fn bind_check(
+    url: &str,
+    dn: &str,
+    password: &str,
+    timeout: Duration,
+) -> Result<(), BindRefused> {
     if password.is_empty() {
         return Err(BindRefused::EmptyPassword);
     }
-    let (conn, mut ldap) = LdapConnAsync::with_settings(LdapConnSettings::new().set_conn_timeout(timeout), url)
-        .await
-        .map_err(|e| BindRefused::Unreachable(e.to_string()))?;
+    let (conn, mut ldap) =
+        LdapConnAsync::with_settings(LdapConnSettings::new().set_conn_timeout(timeout), url)
+            .await
+            .map_err(|e| BindRefused::Unreachable(e.to_string()))?;
     ldap3::drive!(conn);
     let result = ldap
         .with_timeout(timeout)
