@@ -2,6 +2,7 @@
 //! loaded), through the service functions, on each database backend. Each step ends with a
 //! bind as the user, the way an application would check a login.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -347,6 +348,116 @@ fn a_refused_service_bind_pauses_the_target_and_changes_nothing_else() {
                 "{jobs:?}"
             );
             assert!(!entry_exists(&ldap, &username).await);
+        });
+    });
+}
+
+#[test]
+fn a_permanent_failure_is_parked_with_its_error_and_can_be_retried() {
+    let ldap = ldap_env();
+    on_each_backend(|store| {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            let resource = ldap_resource(store, &ldap, &ldap.url);
+            let username = format!("p{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            let user = staged_user_bound_to(store, resource, &username, "Pass-1");
+            // `mail` is IA5 (ASCII) in the LDAP schema: the directory refuses this address.
+            users::update_user(
+                &mut store.conn().expect("conn"),
+                user,
+                None,
+                &Actor::admin("test"),
+                Utc::now(),
+                |u| {
+                    u.email = crate::domain::Email::parse("email", "jörg@example.com")
+                        .expect("valid for Roster");
+                    Ok(())
+                },
+            )
+            .expect("email");
+            set_state(store, user, LifecycleState::Activated);
+            let dispatcher = Dispatcher::new(store.clone(), fast_options());
+            let report = dispatcher.round(Utc::now()).await.expect("round");
+            assert_eq!(report.parked, 1, "{report:?}");
+            let mut conn = store.conn().expect("conn");
+            let parked = outbox::jobs_with_status(&mut conn, "parked", 10).expect("parked");
+            assert_eq!(parked.len(), 1);
+            let error = parked[0].last_error.clone().unwrap_or_default();
+            assert!(error.contains("add failed"), "{error}");
+            let events = audit::for_resource(&mut conn, &user.to_string()).expect("events");
+            let failed = events
+                .iter()
+                .find(|e| e.event_type == "user_update_provision")
+                .expect("error event");
+            assert!(
+                failed.details.contains("\"result\":\"error\""),
+                "{}",
+                failed.details
+            );
+            // Nothing more is claimed until an admin retries, after fixing the address.
+            assert_eq!(
+                dispatcher.round(Utc::now()).await.expect("round").claimed,
+                0
+            );
+            users::update_user(
+                &mut conn,
+                user,
+                None,
+                &Actor::admin("test"),
+                Utc::now(),
+                |u| {
+                    u.email =
+                        crate::domain::Email::parse("email", "jorg@example.com").expect("valid");
+                    Ok(())
+                },
+            )
+            .expect("email");
+            assert!(outbox::retry_parked(&mut conn, parked[0].id, Utc::now()).expect("retry"));
+            drain(&dispatcher).await;
+            assert_eq!(bind(&ldap, &username, "Pass-1").await, Ok(()));
+            assert!(
+                outbox::jobs_with_status(&mut conn, "parked", 10)
+                    .expect("parked")
+                    .is_empty()
+            );
+        });
+    });
+}
+
+#[test]
+fn the_running_dispatcher_applies_a_suspension_without_being_driven() {
+    let ldap = ldap_env();
+    on_each_backend(|store| {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            let resource = ldap_resource(store, &ldap, &ldap.url);
+            let username = format!("p{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            let user = staged_user_bound_to(store, resource, &username, "Pass-1");
+            set_state(store, user, LifecycleState::Activated);
+            let dispatcher = Dispatcher::new(store.clone(), fast_options());
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let worker = tokio::spawn(Arc::clone(&dispatcher).run(async move {
+                let _ = stopped.await;
+            }));
+            // Waits for an outcome (not a duration): the worker must get there on its own.
+            let until = |expected: Result<(), BindRefused>| {
+                let ldap = &ldap;
+                let username = username.clone();
+                async move {
+                    for _ in 0..200 {
+                        if bind(ldap, &username, "Pass-1").await == expected {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    panic!("the dispatcher never reached {expected:?}");
+                }
+            };
+            until(Ok(())).await;
+            set_state(store, user, LifecycleState::Suspended);
+            until(Err(BindRefused::Rejected(49))).await;
+            let _ = stop.send(());
+            worker.await.expect("the worker stops on shutdown");
         });
     });
 }

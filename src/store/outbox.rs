@@ -213,7 +213,9 @@ pub fn retry_later(
     Ok(())
 }
 
-/// The claimed work failed for good: park its rows with the error for an admin to look at.
+/// The claimed work failed for good: park it with the error for an admin to look at. One row
+/// stands for the pair; the other rows it covered are folded into it (retrying it applies the
+/// user's state as it is then, which includes their changes).
 pub fn park(
     conn: &mut DbConnection,
     job: &ClaimedJob,
@@ -221,7 +223,15 @@ pub fn park(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let (user, resource) = (job.user.to_string(), job.resource.to_string());
-    diesel::update(covered!(job, user, resource))
+    diesel::update(covered!(job, user, resource).filter(outbox::id.ne(job.id)))
+        .set((
+            outbox::status.eq("done"),
+            outbox::claimed_until.eq(None::<chrono::NaiveDateTime>),
+            outbox::last_error.eq(Some(format!("folded into parked job {}", job.id))),
+            outbox::updated_at.eq(to_db(now)),
+        ))
+        .execute(conn)?;
+    diesel::update(outbox::table.find(job.id))
         .set((
             outbox::status.eq("parked"),
             outbox::attempts.eq(job.attempts + 1),
