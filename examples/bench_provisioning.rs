@@ -103,10 +103,7 @@ fn set_state(store: &Store, id: roster::domain::UserId, state: LifecycleState) {
 
 async fn wait_empty(store: &Store) {
     loop {
-        let pending = store
-            .run(|conn| outbox::pending_count(conn))
-            .await
-            .expect("count");
+        let pending = store.run(outbox::pending_count).await.expect("count");
         if pending == 0 {
             return;
         }
