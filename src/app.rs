@@ -1,7 +1,8 @@
-//! `roster serve`: opens the database, applies migrations and runs the HTTP server until a
-//! shutdown signal arrives.
+//! `roster serve`: opens the database, applies migrations and runs the HTTP server and the
+//! scheduler until a shutdown signal arrives.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -10,6 +11,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::provisioning::{Dispatcher, DispatcherOptions};
+use crate::scheduler;
 use crate::store::{Backend, Store, StoreOptions, redact_url};
 
 /// Opens the configured database, creating the SQLite data directory when needed, and brings
@@ -45,10 +47,20 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
     let state = web::Data::new(AppState {
         store: store.clone(),
     });
+    let admin_settings = web::Data::new(http::admin::AdminSettings {
+        password_policy: config.password_policy.clone(),
+    });
+    let mailer = crate::mail::Mailer::new(&config, store.clone())?;
+    let (stop_mail, mail_shutdown) = tokio::sync::watch::channel(false);
+    let mail_worker = actix_web::rt::spawn(mailer.run(
+        std::time::Duration::from_secs(config.email_poll_seconds.max(1)),
+        mail_shutdown,
+    ));
     let server = HttpServer::new(move || {
         App::new()
             .wrap(TracingLogger::default())
             .app_data(state.clone())
+            .app_data(admin_settings.clone())
             .configure(http::routes)
     })
     .listen(listener)
@@ -61,15 +73,22 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
         data_dir = %config.data_dir.display(),
         "roster started"
     );
+    let scheduler = scheduler::worker::spawn(
+        store.clone(),
+        Duration::from_secs(config.scheduler_interval_secs),
+    );
     // The provisioning dispatcher runs beside the server and stops when the server does.
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_dispatcher, dispatcher_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatcher = Dispatcher::new(store.clone(), DispatcherOptions::default());
-    let worker = tokio::spawn(dispatcher.run(async move {
-        let _ = stopped.await;
+    let dispatcher_worker = tokio::spawn(dispatcher.run(async move {
+        let _ = dispatcher_stopped.await;
     }));
     let served = server.await.context("HTTP server failed");
-    let _ = stop.send(());
-    if let Err(error) = worker.await {
+    scheduler.abort();
+    let _ = stop_mail.send(true);
+    let _ = mail_worker.await;
+    let _ = stop_dispatcher.send(());
+    if let Err(error) = dispatcher_worker.await {
         tracing::error!(error.message = %error, "the provisioning dispatcher ended abnormally");
     }
     served

@@ -11,6 +11,9 @@ use crate::service::api_keys;
 use crate::store::audit::{self, Verification};
 use crate::{app, telemetry};
 
+mod schedule;
+pub use schedule::ScheduleCommand;
+
 /// Exit codes, so scripts can tell outcomes apart.
 pub mod exit {
     /// The command failed: bad configuration, unreachable database, I/O error.
@@ -70,6 +73,9 @@ pub enum Command {
     /// Manage admin API keys (sent by scripts in the x-api-key header).
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Schedule state changes for later, list and delete them.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +133,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Verify) => verify_audit(&config),
         Command::Apikey(command) => api_key_command(&config, command),
+        Command::Schedule(command) => schedule::run(&config, command),
     }
 }
 

@@ -2,14 +2,17 @@
 //! users and the shape of audit events. Nothing here touches a database, the network or a clock;
 //! callers pass in whatever time or stored facts a rule needs.
 
+pub mod activation_email;
 pub mod audit;
 pub mod changes;
 pub mod defaults;
 pub mod group;
 pub mod ids;
 pub mod lifecycle;
+pub mod password;
 pub mod provisioning;
 pub mod resource;
+pub mod schedule;
 pub mod user;
 
 pub use defaults::{CreationMethod, DefaultState, StateDefaults};

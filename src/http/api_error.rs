@@ -85,10 +85,15 @@ impl From<StoreError> for ApiError {
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match &error {
-            ServiceError::Lifecycle(_) | ServiceError::InvalidField(_) => {
-                Self::bad_request(error.to_string())
+            ServiceError::Lifecycle(_)
+            | ServiceError::InvalidField(_)
+            | ServiceError::Schedule(_) => Self::bad_request(error.to_string()),
+            ServiceError::UserNotFound(_) | ServiceError::ScheduleNotFound(_) => {
+                Self::not_found(error.to_string())
             }
-            ServiceError::UserNotFound(_) => Self::not_found(error.to_string()),
+            ServiceError::NotAllowed(_) => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", error.to_string())
+            }
             ServiceError::Duplicate(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", error.to_string())
             }

@@ -1,10 +1,12 @@
 //! The HTTP interface: routes and the state handlers share.
 
 mod access;
+pub mod admin;
 pub mod admin_auth;
 pub mod api_error;
 mod health;
 mod resources;
+pub mod schedules;
 mod usergroups;
 
 use actix_web::web;
@@ -22,6 +24,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .configure(schedules::routes)
+        .configure(admin::routes)
         .configure(provisioning_routes);
 }
 

@@ -2,9 +2,15 @@
 //! follow-up work in one transaction. The admin API, SCIM, the CLI and the workers all call
 //! these, so a rule holds whichever way a change arrives.
 
+pub mod activation;
+pub mod admin_users;
 pub mod api_keys;
+pub mod email;
 mod error;
+pub mod organization;
+pub mod passwords;
 pub mod provisioning;
+pub mod schedules;
 pub mod users;
 
 pub use error::ServiceError;

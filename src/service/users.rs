@@ -9,7 +9,7 @@ use crate::domain::changes::user_changes;
 use crate::domain::lifecycle::{self, Transition, Trigger};
 use crate::domain::{CreationMethod, LifecycleState, StateSource, User, UserId};
 use crate::store::users::{UserChange, apply_user_change};
-use crate::store::{DbConnection, audit, settings, users, write_transaction};
+use crate::store::{DbConnection, audit, schedules, settings, users, write_transaction};
 
 /// Who is acting, as recorded on the user (`state_source`) and in the audit trail.
 #[derive(Debug, Clone)]
@@ -229,6 +229,13 @@ pub fn delete_user(
                 Some(manager)
             }
         };
+        // Pending schedules go with the user. Deleted first, before any audit event takes the
+        // trail's head lock, so that waiting here for a scheduler that holds these rows can
+        // never close a lock cycle with it.
+        let mut events: Vec<NewAuditEvent> = schedules::delete_for_user(conn, id)?
+            .iter()
+            .map(|schedule| super::schedules::schedule_event(schedule, Some(&user), actor, false))
+            .collect();
         for report in users::direct_reports(conn, id)? {
             let mut changed = report.clone();
             changed.manager = new_manager;
@@ -242,9 +249,8 @@ pub fn delete_user(
             let event = user_event(EventType::UserUpdate, actor, &changed, details);
             apply_user_change(conn, UserChange::Update(&changed), vec![event], now)?;
         }
-        // TODO(#4): delete the user's pending scheduled state changes in this transaction.
-        let event = user_event(EventType::UserDelete, actor, &user, json!({}));
-        apply_user_change(conn, UserChange::Delete(&user), vec![event], now)?;
+        events.push(user_event(EventType::UserDelete, actor, &user, json!({})));
+        apply_user_change(conn, UserChange::Delete(&user), events, now)?;
         provisioning::enqueue_for_user(conn, id, now)?;
         tracing::info!(user.id = %id, source = %actor.source, "user deleted");
         Ok(user)

@@ -4,15 +4,20 @@
 pub mod api_keys;
 pub mod audit;
 mod connection;
+pub mod email_outbox;
 mod error;
 pub mod groups;
 mod migrate;
+pub mod organization;
 pub mod outbox;
+pub mod password_tokens;
 pub mod resources;
+pub mod schedules;
 pub mod schema;
 pub mod settings;
 mod time;
 mod transaction;
+pub mod user_queries;
 pub mod users;
 
 use std::time::Duration;

@@ -135,6 +135,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    email_outbox (id) {
+        id -> BigInt,
+        user_id -> Text,
+        kind -> Text,
+        recipient -> Text,
+        link_token -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     user_group_members (group_id, user_id) {
         group_id -> Text,
         user_id -> Text,
@@ -181,6 +197,16 @@ diesel::table! {
 diesel::joinable!(user_group_members -> user_groups (group_id));
 diesel::joinable!(user_group_members -> users (user_id));
 
+diesel::table! {
+    password_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     settings,
@@ -192,6 +218,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     user_groups,
     user_group_members,
+    email_outbox,
+    password_tokens,
     resources,
     resource_bindings,
     provisioned_accounts,

@@ -11,7 +11,7 @@ use crate::domain::{Email, LifecycleState, PasswordStatus, User, UserId, UserNam
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = users, treat_none_as_null = true)]
-struct UserRow {
+pub(super) struct UserRow {
     id: String,
     username: String,
     username_folded: String,
@@ -82,7 +82,7 @@ impl UserRow {
         })
     }
 
-    fn into_user(self) -> Result<User, StoreError> {
+    pub(super) fn into_user(self) -> Result<User, StoreError> {
         let corrupt = |field: &str, error: &dyn std::fmt::Display| {
             StoreError::corrupt(format!("user {}: {field}: {error}", self.id))
         };

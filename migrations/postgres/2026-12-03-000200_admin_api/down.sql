@@ -1,0 +1,3 @@
+DELETE FROM settings WHERE key = 'organization';
+DROP TABLE password_tokens;
+DROP TABLE email_outbox;

@@ -1,0 +1,188 @@
+//! Passwords: checked against the policy, hashed with Argon2id, stored as a PHC string, and set
+//! by an admin or by the user through a one-time link. The clear text never reaches the store,
+//! a log or a response.
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::ServiceError;
+use super::users::Actor;
+use crate::domain::audit::{AuditResource, EventType, NewAuditEvent};
+use crate::domain::password::PasswordPolicy;
+use crate::domain::user::InvalidField;
+use crate::domain::{LifecycleState, User, UserId};
+use crate::store::users::{UserChange, apply_user_change};
+use crate::store::{DbConnection, StoreError, password_tokens, users, write_transaction};
+
+/// How long a set-password link in an activation email stays valid.
+pub const LINK_VALIDITY: Duration = Duration::days(7);
+
+/// An Argon2id PHC string. Its Debug output hides the hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    pub fn into_phc(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+/// Checks `clear` against the policy and hashes it with Argon2id (OWASP's minimum parameters:
+/// 19 MiB, 2 passes, 1 lane). CPU-heavy: call it off the async runtime (`web::block`).
+pub fn hash_password(policy: &PasswordPolicy, clear: &str) -> Result<PasswordHash, ServiceError> {
+    policy.check(clear)?;
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt)
+        .map_err(|error| StoreError::Unavailable(format!("no system randomness: {error}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| StoreError::corrupt(e.to_string()))?;
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(StoreError::corrupt)?;
+    let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(clear.as_bytes(), &salt)
+        .map_err(|e| StoreError::corrupt(format!("hashing failed: {e}")))?;
+    Ok(PasswordHash(hash.to_string()))
+}
+
+fn password_event(actor: &Actor, user: &User, how: &str) -> NewAuditEvent {
+    NewAuditEvent {
+        event_type: EventType::UserPasswordSet,
+        initiated_by: actor.initiator.clone(),
+        resource: AuditResource::user(user.id, user.username.as_str()),
+        details: json!({ "password_expired": user.password.expired, "set_by": how }),
+    }
+}
+
+/// Gives `user` (as it will be stored) the new password; the caller writes the row.
+pub fn apply_password(user: &mut User, hash: PasswordHash, expired: bool, now: DateTime<Utc>) {
+    user.password.hash = Some(hash.into_phc());
+    user.password.expired = expired;
+    user.password.set_at = Some(now);
+}
+
+/// The `user_password_set` event for a user created with a password.
+pub fn password_set_event(actor: &Actor, user: &User) -> NewAuditEvent {
+    password_event(actor, user, "admin")
+}
+
+/// Sets a user's password (a staged user's too: it is stored and only used once the user is
+/// active). `expired` makes the user choose a new one at the next login.
+pub fn set_password(
+    conn: &mut DbConnection,
+    id: UserId,
+    hash: PasswordHash,
+    expired: bool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<User, ServiceError> {
+    write_transaction(conn, |conn| {
+        let mut user = users::find(conn, id)?.ok_or(ServiceError::UserNotFound(id))?;
+        apply_password(&mut user, hash, expired, now);
+        user.updated_at = now;
+        user.version += 1;
+        let event = password_event(actor, &user, "admin");
+        apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
+        tracing::info!(user.id = %id, password_expired = expired, "password set");
+        Ok(user)
+    })
+}
+
+fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Makes a one-time set-password token for `user_id`; only its digest is stored.
+pub fn issue_link_token(
+    conn: &mut DbConnection,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<String, ServiceError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret)
+        .map_err(|error| StoreError::Unavailable(format!("no system randomness: {error}")))?;
+    let token = hex::encode(secret);
+    password_tokens::insert(
+        conn,
+        &token_digest(&token),
+        &user_id.to_string(),
+        now + LINK_VALIDITY,
+        now,
+    )?;
+    Ok(token)
+}
+
+/// The user sets their own password through the link of an activation email. A suspended user
+/// cannot (their access is revoked, so is this), and the link works once.
+pub fn set_password_with_token(
+    conn: &mut DbConnection,
+    token: &str,
+    hash: PasswordHash,
+    now: DateTime<Utc>,
+) -> Result<User, ServiceError> {
+    let invalid =
+        || InvalidField::new("token", "the set-password link is unknown, used or expired");
+    write_transaction(conn, |conn| {
+        let digest = token_digest(token);
+        let stored = password_tokens::find(conn, &digest)?.ok_or_else(invalid)?;
+        if stored.used || stored.expires_at <= now {
+            return Err(invalid().into());
+        }
+        let id: UserId = stored.user_id.parse().map_err(|_| invalid())?;
+        let mut user = users::find(conn, id)?.ok_or_else(invalid)?;
+        if user.state == LifecycleState::Suspended {
+            return Err(ServiceError::NotAllowed(
+                "this account is suspended: its password cannot be set or reset until an \
+                 administrator reactivates it"
+                    .into(),
+            ));
+        }
+        apply_password(&mut user, hash, false, now);
+        user.updated_at = now;
+        user.version += 1;
+        let actor = Actor::admin(user.username.as_str());
+        let mut event = password_event(&actor, &user, "user");
+        event.initiated_by = crate::domain::audit::Initiator {
+            kind: crate::domain::audit::InitiatorKind::System,
+            name: Some("set-password link".into()),
+        };
+        apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
+        password_tokens::mark_used(conn, &digest, now)?;
+        tracing::info!(user.id = %id, "password set through a one-time link");
+        Ok(user)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_phc_strings_and_salted() {
+        let policy = PasswordPolicy::default();
+        let a = hash_password(&policy, "Correct-horse-9").expect("hash");
+        let b = hash_password(&policy, "Correct-horse-9").expect("hash");
+        assert!(
+            a.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            a.0
+        );
+        assert_ne!(a, b, "a fresh salt each time");
+        assert!(!format!("{a:?}").contains("argon2"));
+    }
+
+    #[test]
+    fn a_weak_password_is_refused_before_hashing() {
+        let error = hash_password(&PasswordPolicy::default(), "weak").expect_err("weak");
+        assert!(
+            error.to_string().contains("at least 12 characters"),
+            "{error}"
+        );
+    }
+}
