@@ -461,3 +461,38 @@ fn the_running_dispatcher_applies_a_suspension_without_being_driven() {
         });
     });
 }
+
+#[test]
+fn an_admin_password_set_reaches_the_directory() {
+    use crate::domain::password::PasswordPolicy;
+    use crate::service::passwords::{hash_password, set_password};
+    let ldap = ldap_env();
+    on_each_backend(|store| {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            let resource = ldap_resource(store, &ldap, &ldap.url);
+            let username = format!("p{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            let user = staged_user_bound_to(store, resource, &username, "Old-Pass-1");
+            set_state(store, user, LifecycleState::Activated);
+            let dispatcher = Dispatcher::new(store.clone(), fast_options());
+            drain(&dispatcher).await;
+            let hash =
+                hash_password(&PasswordPolicy::default(), "Brand-New-Pass-9!").expect("hash");
+            set_password(
+                &mut store.conn().expect("conn"),
+                user,
+                hash,
+                false,
+                &Actor::admin("test"),
+                Utc::now(),
+            )
+            .expect("set password");
+            drain(&dispatcher).await;
+            assert_eq!(bind(&ldap, &username, "Brand-New-Pass-9!").await, Ok(()));
+            assert_eq!(
+                bind(&ldap, &username, "Old-Pass-1").await,
+                Err(BindRefused::Rejected(49))
+            );
+        });
+    });
+}

@@ -356,6 +356,8 @@ pub fn retry_parked(
     Ok(updated > 0)
 }
 
+// TODO(#5): prune done rows after a retention period.
+
 /// How many provisioning rows wait to be applied.
 pub fn pending_count(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(outbox::table

@@ -8,6 +8,8 @@ use ldap3::Mod;
 /// ppolicy's "locked until an administrator unlocks it" value of `pwdAccountLockedTime`.
 pub const PERMANENT_LOCK: &str = "000001010000Z";
 
+// TODO(#5): optional posixAccount (needs uidNumber/gidNumber allocation per directory).
+
 /// What Roster keeps in a directory for one user.
 #[derive(Clone, PartialEq, Eq)]
 pub struct LdapAccount {
