@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod mail;
+pub mod provisioning;
 pub mod scheduler;
 pub mod service;
 pub mod store;

@@ -9,6 +9,7 @@ pub mod email;
 mod error;
 pub mod organization;
 pub mod passwords;
+pub mod provisioning;
 pub mod schedules;
 pub mod users;
 
