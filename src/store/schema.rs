@@ -140,7 +140,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scim_tokens (id) {
+        id -> Text,
+        integration_id -> Text,
+        read_only -> Bool,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_group_members -> user_groups (group_id));
+diesel::joinable!(scim_tokens -> integrations (integration_id));
 diesel::joinable!(user_group_members -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -154,4 +173,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     user_groups,
     user_group_members,
+    scim_tokens,
+    server_secrets,
 );
