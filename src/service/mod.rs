@@ -4,6 +4,9 @@
 
 pub mod api_keys;
 mod error;
+pub mod groups;
+pub mod scim_tokens;
+pub mod scim_users;
 pub mod users;
 
 pub use error::ServiceError;
