@@ -44,10 +44,12 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
     let state = web::Data::new(AppState {
         store: store.clone(),
     });
+    let scim_limits = web::Data::new(config.scim);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(TracingLogger::default())
             .app_data(state.clone())
+            .app_data(scim_limits.clone())
             .configure(http::routes)
     })
     .listen(listener)

@@ -17,6 +17,8 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     /// `audit verify` found the trail altered or truncated.
     pub const AUDIT_BROKEN: u8 = 3;
+    /// `token revoke` found no unrevoked token to revoke.
+    pub const NOTHING_REVOKED: u8 = 4;
 }
 
 #[derive(Debug, Parser)]
@@ -25,7 +27,8 @@ pub mod exit {
     version,
     about = "User-lifecycle server: SCIM 2.0 for identity providers, a JumpCloud-compatible \
              admin API, and provisioning to LDAP directories and SCIM apps",
-    after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 audit trail broken."
+    after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 audit trail broken, \
+                  4 nothing to revoke."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -70,6 +73,9 @@ pub enum Command {
     /// Manage admin API keys (sent by scripts in the x-api-key header).
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Issue and revoke SCIM bearer tokens for identity providers.
+    #[command(subcommand)]
+    Token(crate::scim::cli::TokenCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +133,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Verify) => verify_audit(&config),
         Command::Apikey(command) => api_key_command(&config, command),
+        Command::Token(command) => {
+            let store = app::open_store(&config)?;
+            crate::scim::cli::run(&store, command)
+        }
     }
 }
 

@@ -30,6 +30,10 @@ pub struct Config {
     /// Largest number of open database connections.
     pub database_max_connections: Option<u32>,
     pub log_format: LogFormat,
+    /// Bounds on SCIM requests (`[scim]` in the file): body size, page size, filter length
+    /// and depth, PATCH operations.
+    #[serde(default)]
+    pub scim: crate::scim::ScimLimits,
 }
 
 impl Default for Config {
@@ -40,6 +44,7 @@ impl Default for Config {
             database_url: None,
             database_max_connections: None,
             log_format: LogFormat::Text,
+            scim: crate::scim::ScimLimits::default(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod scim;
 pub mod service;
 pub mod store;
 pub mod telemetry;
