@@ -6,7 +6,7 @@ use clap::Subcommand;
 use uuid::Uuid;
 
 use crate::cli::exit;
-use crate::domain::integration::IntegrationKind;
+use crate::domain::integration::{DeleteAction, IntegrationKind};
 use crate::service::scim_tokens;
 use crate::store::Store;
 
@@ -24,6 +24,20 @@ pub enum TokenCommand {
         /// The token may read but not change anything.
         #[arg(long)]
         read_only: bool,
+    },
+    /// Show or change what an integration may do to the lifecycle (DESIGN.md §6).
+    Policy {
+        #[arg(long, value_name = "NAME")]
+        integration: String,
+        /// May `active: true` activate a STAGED user?
+        #[arg(long, value_name = "BOOL")]
+        may_activate_staged: Option<bool>,
+        /// May `active: true` lift any suspension, not only one this integration made?
+        #[arg(long, value_name = "BOOL")]
+        may_lift_any_suspension: Option<bool>,
+        /// What DELETE /Users/{id} does: delete (default) or suspend.
+        #[arg(long, value_parser = ["delete", "suspend"])]
+        delete_action: Option<String>,
     },
     /// Revoke one token by its id, or every token of an integration.
     Revoke {
@@ -97,5 +111,32 @@ pub fn run(store: &Store, command: TokenCommand) -> anyhow::Result<ExitCode> {
             }
         },
         TokenCommand::Revoke { .. } => anyhow::bail!("give --id or --integration"),
+        TokenCommand::Policy {
+            integration,
+            may_activate_staged,
+            may_lift_any_suspension,
+            delete_action,
+        } => {
+            let updated = scim_tokens::set_policy(&mut conn, &integration, |policy| {
+                if let Some(flag) = may_activate_staged {
+                    policy.may_activate_staged = flag;
+                }
+                if let Some(flag) = may_lift_any_suspension {
+                    policy.may_lift_any_suspension = flag;
+                }
+                match delete_action.as_deref() {
+                    Some("suspend") => policy.delete_action = DeleteAction::Suspend,
+                    Some("delete") => policy.delete_action = DeleteAction::Delete,
+                    _ => {}
+                }
+            })?;
+            let Some(updated) = updated else {
+                anyhow::bail!(
+                    "no integration is named {integration:?}; `roster token issue` creates it"
+                );
+            };
+            println!("{}", serde_json::to_string(&updated.policy)?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

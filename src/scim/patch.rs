@@ -44,15 +44,14 @@ pub fn parse_request(body: &Value, limits: &ScimLimits) -> Result<Vec<Operation>
         .ok_or_else(|| ScimError::invalid_syntax("the body must be a PatchOp object"))?;
     if let Some(schemas) =
         key_of(object, "schemas").and_then(|key| object[&key].as_array().cloned())
-    {
-        if !schemas.iter().any(|s| {
+        && !schemas.iter().any(|s| {
             s.as_str()
                 .is_some_and(|s| s.eq_ignore_ascii_case(PATCH_SCHEMA))
-        }) {
-            return Err(ScimError::invalid_syntax(format!(
-                "schemas must contain {PATCH_SCHEMA}"
-            )));
-        }
+        })
+    {
+        return Err(ScimError::invalid_syntax(format!(
+            "schemas must contain {PATCH_SCHEMA}"
+        )));
     }
     let operations = key_of(object, "Operations")
         .and_then(|key| object[&key].as_array())
@@ -387,12 +386,12 @@ fn set_attribute(
         )));
     }
     let attribute = target.attribute;
-    if let Some(sub) = sub {
-        if attribute.sub_attributes.is_empty() || schema::find_sub(attribute, sub).is_none() {
-            return Err(ScimError::invalid_path(format!(
-                "{path}: no such attribute"
-            )));
-        }
+    if let Some(sub) = sub
+        && (attribute.sub_attributes.is_empty() || schema::find_sub(attribute, sub).is_none())
+    {
+        return Err(ScimError::invalid_path(format!(
+            "{path}: no such attribute"
+        )));
     }
     let object = container(resource, target.extension);
     let key = key_of(object, attribute.name).unwrap_or_else(|| attribute.name.to_owned());
@@ -499,12 +498,12 @@ fn apply_value_path(
     value: Option<&Value>,
     path: &str,
 ) -> Result<(), ScimError> {
-    if let Some(sub) = sub {
-        if schema::find_sub(attribute, sub).is_none() {
-            return Err(ScimError::invalid_path(format!(
-                "{path}: no such sub-attribute {sub}"
-            )));
-        }
+    if let Some(sub) = sub
+        && schema::find_sub(attribute, sub).is_none()
+    {
+        return Err(ScimError::invalid_path(format!(
+            "{path}: no such sub-attribute {sub}"
+        )));
     }
     let key = key_of(object, attribute.name).unwrap_or_else(|| attribute.name.to_owned());
     let items = match object
@@ -533,10 +532,10 @@ fn apply_value_path(
                 }
                 Some(sub) => {
                     for &i in &matched {
-                        if let Some(item) = items[i].as_object_mut() {
-                            if let Some(sub_key) = key_of(item, sub) {
-                                item.remove(&sub_key);
-                            }
+                        if let Some(item) = items[i].as_object_mut()
+                            && let Some(sub_key) = key_of(item, sub)
+                        {
+                            item.remove(&sub_key);
                         }
                     }
                 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ServiceError;
-use crate::domain::integration::{Integration, IntegrationKind};
+use crate::domain::integration::{Integration, IntegrationKind, LifecyclePolicy};
 use crate::store::integrations::{self, TokenRecord};
 use crate::store::{DbConnection, StoreError, write_transaction};
 
@@ -172,6 +172,23 @@ pub fn revoke_all(
         }
         tracing::info!(integration = %name, revoked, "SCIM tokens revoked");
         Ok(Some(revoked))
+    })
+}
+
+/// Changes an integration's lifecycle policy; `None` when no integration has that name.
+pub fn set_policy(
+    conn: &mut DbConnection,
+    name: &str,
+    edit: impl FnOnce(&mut LifecyclePolicy),
+) -> Result<Option<Integration>, ServiceError> {
+    write_transaction(conn, |conn| {
+        let Some(mut integration) = integrations::find_by_name(conn, name)? else {
+            return Ok(None);
+        };
+        edit(&mut integration.policy);
+        integrations::update(conn, &integration)?;
+        tracing::info!(integration = %name, policy = ?integration.policy, "integration policy changed");
+        Ok(Some(integration))
     })
 }
 
