@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use auth::ScimCaller;
 pub use error::ScimError;
+pub use users::USER_RESOURCE;
 
 /// The media type of every SCIM response.
 pub const CONTENT_TYPE: &str = "application/scim+json";
@@ -74,38 +75,66 @@ pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
+/// A resource whose other methods get 405, not 404.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
 /// Registers the SCIM routes under [`BASE_PATH`].
 pub fn routes(config: &mut web::ServiceConfig) {
     config.service(
         web::scope(BASE_PATH)
-            .route(
-                "/ServiceProviderConfig",
-                web::get().to(discovery::service_provider_config),
+            .service(
+                resource("/ServiceProviderConfig")
+                    .route(web::get().to(discovery::service_provider_config)),
             )
-            .route("/ResourceTypes", web::get().to(discovery::resource_types))
-            .route(
-                "/ResourceTypes/{name}",
-                web::get().to(discovery::resource_type),
+            .service(resource("/ResourceTypes").route(web::get().to(discovery::resource_types)))
+            .service(
+                resource("/ResourceTypes/{name}").route(web::get().to(discovery::resource_type)),
             )
-            .route("/Schemas", web::get().to(discovery::schemas))
-            .route("/Schemas/{id}", web::get().to(discovery::schema))
-            .route("/.search", web::post().to(list::search_all))
-            .route("/Users", web::get().to(users::list))
-            .route("/Users", web::post().to(users::create))
-            .route("/Users/.search", web::post().to(users::search))
-            .route("/Users/{id}", web::get().to(users::get))
-            .route("/Users/{id}", web::put().to(users::replace))
-            .route("/Users/{id}", web::patch().to(users::patch))
-            .route("/Users/{id}", web::delete().to(users::delete))
-            .route("/Groups", web::get().to(groups::list))
-            .route("/Groups", web::post().to(groups::create))
-            .route("/Groups/.search", web::post().to(groups::search))
-            .route("/Groups/{id}", web::get().to(groups::get))
-            .route("/Groups/{id}", web::put().to(groups::replace))
-            .route("/Groups/{id}", web::patch().to(groups::patch))
-            .route("/Groups/{id}", web::delete().to(groups::delete))
+            .service(resource("/Schemas").route(web::get().to(discovery::schemas)))
+            .service(resource("/Schemas/{id}").route(web::get().to(discovery::schema)))
+            .service(resource("/.search").route(web::post().to(list::search_all)))
+            .service(
+                resource("/Users")
+                    .route(web::get().to(users::list))
+                    .route(web::post().to(users::create)),
+            )
+            .service(resource("/Users/.search").route(web::post().to(users::search)))
+            .service(
+                resource("/Users/{id}")
+                    .route(web::get().to(users::get))
+                    .route(web::put().to(users::replace))
+                    .route(web::patch().to(users::patch))
+                    .route(web::delete().to(users::delete)),
+            )
+            .service(
+                resource("/Groups")
+                    .route(web::get().to(groups::list))
+                    .route(web::post().to(groups::create)),
+            )
+            .service(resource("/Groups/.search").route(web::post().to(groups::search)))
+            .service(
+                resource("/Groups/{id}")
+                    .route(web::get().to(groups::get))
+                    .route(web::put().to(groups::replace))
+                    .route(web::patch().to(groups::patch))
+                    .route(web::delete().to(groups::delete)),
+            )
             .default_service(web::to(not_found)),
     );
+}
+
+async fn method_not_allowed(request: HttpRequest) -> Result<actix_web::HttpResponse, ScimError> {
+    Err(ScimError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        format!(
+            "{} is not supported on {}",
+            request.method(),
+            request.path()
+        ),
+    ))
 }
 
 async fn not_found(request: HttpRequest) -> Result<actix_web::HttpResponse, ScimError> {

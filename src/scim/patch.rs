@@ -246,6 +246,24 @@ fn apply_one(
         };
         return apply_pathless(resource, operation.op, values, schema);
     };
+    // A whole extension as the path: its value holds that extension's attributes.
+    if let Some((urn, _)) = schema.extension(path.trim()) {
+        return match (operation.op, &operation.value) {
+            (Op::Remove, _) => {
+                if let Some(key) = key_of(resource, urn) {
+                    resource.remove(&key);
+                }
+                Ok(())
+            }
+            (op, Some(value @ Value::Object(_))) => {
+                let wrapped = Map::from_iter([(urn.to_owned(), value.clone())]);
+                apply_pathless(resource, op, &wrapped, schema)
+            }
+            _ => Err(ScimError::invalid_value(format!(
+                "{path} needs an object value"
+            ))),
+        };
+    }
     match parse_patch_path(path, limits)? {
         PatchPath::Attr(AttrPath {
             uri,
@@ -317,6 +335,9 @@ fn apply_pathless(
                     return Err(ScimError::invalid_value(format!("{key} must be an object")));
                 };
                 for (name, value) in inner {
+                    if name.eq_ignore_ascii_case("schemas") {
+                        continue;
+                    }
                     let shown = format!("{urn}:{name}");
                     let (name, sub) = split_dotted(name);
                     if let Some(target) = schema.resolve(Some(urn), name, &shown)? {

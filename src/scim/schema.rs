@@ -45,6 +45,10 @@ pub struct Attribute {
     pub unique: bool,
     pub description: &'static str,
     pub sub_attributes: &'static [Attribute],
+    /// For references: the resource types they point to (`uri` when empty).
+    pub reference_types: &'static [&'static str],
+    /// RFC 7643 `canonicalValues`: the only values accepted, when not empty.
+    pub canonical_values: &'static [&'static str],
 }
 
 const fn attr(name: &'static str, kind: Kind, description: &'static str) -> Attribute {
@@ -59,7 +63,19 @@ const fn attr(name: &'static str, kind: Kind, description: &'static str) -> Attr
         unique: false,
         description,
         sub_attributes: &[],
+        reference_types: &[],
+        canonical_values: &[],
     }
+}
+
+const fn one_of(mut attribute: Attribute, values: &'static [&'static str]) -> Attribute {
+    attribute.canonical_values = values;
+    attribute
+}
+
+const fn refers_to(mut attribute: Attribute, types: &'static [&'static str]) -> Attribute {
+    attribute.reference_types = types;
+    attribute
 }
 
 const fn read_only(mut attribute: Attribute) -> Attribute {
@@ -87,6 +103,11 @@ const TYPED_VALUE: [Attribute; 3] = [
     attr("value", Kind::String, "The value."),
     attr("type", Kind::String, "A label: work, home, other, mobile."),
     attr("primary", Kind::Boolean, "The preferred value."),
+];
+
+const PHONE: [Attribute; 2] = [
+    attr("value", Kind::String, "The number."),
+    attr("type", Kind::String, "A label: work, home, mobile, other."),
 ];
 
 const ADDRESS: [Attribute; 7] = [
@@ -178,7 +199,7 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
     ),
     multi(
         attr("phoneNumbers", Kind::Complex, "Phone numbers."),
-        &TYPED_VALUE,
+        &PHONE,
     ),
     multi(
         attr("addresses", Kind::Complex, "Postal addresses."),
@@ -192,7 +213,10 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
 
 const MANAGER: [Attribute; 3] = [
     case_exact(attr("value", Kind::String, "The manager's id.")),
-    case_exact(attr("$ref", Kind::Reference, "The manager's URI.")),
+    refers_to(
+        case_exact(attr("$ref", Kind::Reference, "The manager's URI.")),
+        &["User"],
+    ),
     read_only(attr(
         "displayName",
         Kind::String,
@@ -221,12 +245,15 @@ pub const ENTERPRISE_ATTRIBUTES: &[Attribute] = &[
 
 /// Roster's lifecycle extension (DESIGN.md §6).
 pub const ROSTER_ATTRIBUTES: &[Attribute] = &[
-    case_exact(attr(
-        "state",
-        Kind::String,
-        "STAGED, ACTIVATED or SUSPENDED. On create it beats the default state and active; on \
+    one_of(
+        case_exact(attr(
+            "state",
+            Kind::String,
+            "STAGED, ACTIVATED or SUSPENDED. On create it beats the default state and active; on \
          update a different state is a request to change it, under the same rules as active.",
-    )),
+        )),
+        &["STAGED", "ACTIVATED", "SUSPENDED"],
+    ),
     read_only(attr(
         "stateChangedAt",
         Kind::DateTime,
@@ -381,7 +408,14 @@ fn attribute_json(attribute: &Attribute) -> Value {
         "uniqueness": if attribute.unique { "server" } else { "none" },
     });
     if attribute.kind == Kind::Reference {
-        json["referenceTypes"] = json!(["User", "Group", "uri"]);
+        json["referenceTypes"] = if attribute.reference_types.is_empty() {
+            json!(["uri"])
+        } else {
+            json!(attribute.reference_types)
+        };
+    }
+    if !attribute.canonical_values.is_empty() {
+        json["canonicalValues"] = json!(attribute.canonical_values);
     }
     if !attribute.sub_attributes.is_empty() {
         json["subAttributes"] = attribute

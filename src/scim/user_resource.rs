@@ -9,6 +9,10 @@ use super::schema::{ENTERPRISE_SCHEMA, ROSTER_SCHEMA, USER_SCHEMA};
 use crate::domain::{Address, Email, LifecycleState, PhoneNumber, User, UserName};
 use crate::service::scim_users::StateRequest;
 
+/// The domain of the stand-in address a user created without any email gets (RFC 2606 reserves
+/// `.invalid`, so no mail can ever be delivered there). SCIM shows such a user without emails.
+pub const NO_EMAIL_DOMAIN: &str = "no-email.roster.invalid";
+
 /// A group the user belongs to, as shown in `groups`.
 #[derive(Debug, Clone)]
 pub struct GroupRef {
@@ -66,11 +70,20 @@ pub fn to_json(user: &User, groups: &[GroupRef], base: &str) -> Value {
         "active".into(),
         json!(user.state == LifecycleState::Activated),
     );
-    let mut emails = vec![json!({"value": user.email.as_str(), "type": "work", "primary": true})];
+    let mut emails = Vec::new();
+    if !user
+        .email
+        .as_str()
+        .ends_with(&format!("@{NO_EMAIL_DOMAIN}"))
+    {
+        emails.push(json!({"value": user.email.as_str(), "type": "work", "primary": true}));
+    }
     if let Some(alternate) = &user.alternate_email {
         emails.push(json!({"value": alternate.as_str(), "type": "other", "primary": false}));
     }
-    resource.insert("emails".into(), Value::Array(emails));
+    if !emails.is_empty() {
+        resource.insert("emails".into(), Value::Array(emails));
+    }
     if !user.phone_numbers.is_empty() {
         let phones: Vec<Value> = user
             .phone_numbers
@@ -247,12 +260,10 @@ pub fn apply(resource: &Map<String, Value>, user: &mut User) -> Result<StateRequ
     let email = match primary {
         Some(email) => email,
         // A userName that is an address serves when no emails were sent (Okta's default).
-        None if user_name.contains('@') => user_name.clone(),
-        None => {
-            return Err(ScimError::invalid_value(
-                "emails: send at least one address (the work address is required)",
-            ));
-        }
+        None if Email::parse("emails", &user_name).is_ok() => user_name.clone(),
+        // TODO(#3): make the email optional in the user record; until then a user sent
+        // without one gets an address in the reserved .invalid domain, hidden from SCIM.
+        None => format!("{}@{NO_EMAIL_DOMAIN}", user.id),
     };
     user.email =
         Email::parse("emails", &email).map_err(|e| ScimError::invalid_value(e.to_string()))?;
