@@ -60,11 +60,13 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
         std::time::Duration::from_secs(config.email_poll_seconds.max(1)),
         mail_shutdown,
     ));
+    let scim_limits = web::Data::new(config.scim);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .app_data(admin_settings.clone())
+            .app_data(scim_limits.clone())
             .configure(http::routes)
     })
     .listen(listener)

@@ -9,6 +9,7 @@ pub mod http;
 pub mod mail;
 pub mod provisioning;
 pub mod scheduler;
+pub mod scim;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -8,6 +8,7 @@ pub mod changes;
 pub mod defaults;
 pub mod group;
 pub mod ids;
+pub mod integration;
 pub mod lifecycle;
 pub mod password;
 pub mod provisioning;

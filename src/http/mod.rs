@@ -26,7 +26,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .configure(schedules::routes)
         .configure(admin::routes)
-        .configure(provisioning_routes);
+        .configure(provisioning_routes)
+        .configure(crate::scim::routes);
 }
 
 /// The provisioning admin API: resources and their associations, user groups, jobs, access.

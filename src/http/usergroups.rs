@@ -10,12 +10,9 @@ use super::AppState;
 use super::admin_auth::AdminCaller;
 use super::api_error::ApiError;
 use super::resources::{AssociationOp, parse_body, parse_id};
-use crate::domain::audit::{AuditResource, EventType, NewAuditEvent};
 use crate::domain::{Group, GroupId, GroupName, UserId};
-use crate::service::ServiceError;
-use crate::service::provisioning::{enqueue_for_users, wake};
-use crate::store::groups::{self, GroupChange, apply_group_change};
-use crate::store::{resources, users, write_transaction};
+use crate::service::groups::{create_group, delete_group, update_group};
+use crate::store::{groups, users};
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config
@@ -39,20 +36,6 @@ fn group_json(group: &Group) -> Value {
     })
 }
 
-fn event(
-    event_type: EventType,
-    caller: &AdminCaller,
-    group: &Group,
-    details: Value,
-) -> Vec<NewAuditEvent> {
-    vec![NewAuditEvent {
-        event_type,
-        initiated_by: caller.actor().initiator,
-        resource: AuditResource::group(group.id, group.display_name.as_str()),
-        details,
-    }]
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewGroup {
@@ -71,24 +54,10 @@ async fn create(
     let now = Utc::now();
     let mut group = Group::new(name, now);
     group.description = new.description;
-    let stored = group.clone();
-    state
+    let actor = caller.actor();
+    let group = state
         .store
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let events = event(EventType::GroupCreate, &caller, &stored, json!({}));
-                apply_group_change(
-                    conn,
-                    GroupChange::Create {
-                        group: &stored,
-                        members: &[],
-                    },
-                    events,
-                    now,
-                )
-                .map_err(ServiceError::from)
-            })
-        })
+        .run(move |conn| create_group(conn, group, &[], &actor, now))
         .await?;
     Ok(HttpResponse::Created().json(group_json(&group)))
 }
@@ -124,21 +93,12 @@ async fn delete(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let group = find(&state, &id).await?;
+    let actor = caller.actor();
     state
         .store
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let now = Utc::now();
-                let former = groups::members(conn, group.id)?;
-                let events = event(EventType::GroupDelete, &caller, &group, json!({}));
-                apply_group_change(conn, GroupChange::Delete(&group), events, now)?;
-                resources::unbind_group_everywhere(conn, group.id)?;
-                enqueue_for_users(conn, &former, now)?;
-                Ok::<_, ServiceError>(())
-            })
-        })
-        .await?;
-    wake();
+        .run(move |conn| delete_group(conn, group.id, None, &actor, Utc::now()))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user group has id {}", group.id)))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -186,43 +146,28 @@ async fn change_members(
         .id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("id {:?} is not a user id", request.id)))?;
+    if state
+        .store
+        .run(move |conn| users::find(conn, user))
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::bad_request(format!("no user has id {user}")));
+    }
+    let actor = caller.actor();
     state
         .store
         .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let now = Utc::now();
-                if users::find(conn, user)?.is_none() {
-                    return Err(ApiError::bad_request(format!("no user has id {user}")));
-                }
-                let current = groups::find(conn, group.id)?.ok_or_else(|| {
-                    ApiError::not_found(format!("no user group has id {}", group.id))
-                })?;
-                let mut changed = current.clone();
-                changed.version += 1;
-                changed.updated_at = now;
-                let (add_list, remove_list) = if add {
-                    (vec![user], vec![])
+            update_group(conn, group.id, None, &actor, Utc::now(), |_, members| {
+                if add {
+                    members.insert(user);
                 } else {
-                    (vec![], vec![user])
-                };
-                let details = json!({ "op": request.op, "user": user.to_string() });
-                let events = event(EventType::GroupUpdate, &caller, &changed, details);
-                apply_group_change(
-                    conn,
-                    GroupChange::Update {
-                        group: &changed,
-                        add: &add_list,
-                        remove: &remove_list,
-                    },
-                    events,
-                    now,
-                )
-                .map_err(ServiceError::from)?;
-                enqueue_for_users(conn, &[user], now)?;
+                    members.remove(&user);
+                }
                 Ok(())
             })
         })
-        .await?;
-    wake();
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user group has id {}", group.id)))?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -185,6 +185,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    scim_tokens (id) {
+        id -> Text,
+        integration_id -> Text,
+        read_only -> Bool,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     provisioned_accounts (resource_id, user_id) {
         resource_id -> Text,
         user_id -> Text,
@@ -195,6 +213,7 @@ diesel::table! {
 }
 
 diesel::joinable!(user_group_members -> user_groups (group_id));
+diesel::joinable!(scim_tokens -> integrations (integration_id));
 diesel::joinable!(user_group_members -> users (user_id));
 
 diesel::table! {
@@ -223,4 +242,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     resources,
     resource_bindings,
     provisioned_accounts,
+    scim_tokens,
+    server_secrets,
 );
