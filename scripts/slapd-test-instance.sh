@@ -4,6 +4,8 @@
 #   eval "$(scripts/slapd-test-instance.sh start)"   # exports SLAPD_DIR SLAPD_PID LDAP_URL LDAP_PORT
 #                                                    #   LDAP_BASE LDAP_PEOPLE LDAP_ROOTDN LDAP_ROOTPW
 #   scripts/slapd-test-instance.sh stop "$SLAPD_DIR"
+#   scripts/slapd-test-instance.sh halt "$SLAPD_DIR"     # stop the server, keep its data and port
+#   scripts/slapd-test-instance.sh resume "$SLAPD_DIR"   # start it again; prints SLAPD_PID=…
 #   scripts/slapd-test-instance.sh selftest          # start, check bind/lock/unlock, stop
 #
 # Needs the Debian packages slapd and ldap-utils. Nothing global is used or changed: the config
@@ -146,6 +148,7 @@ start() {
     exit 1
   fi
   echo "$pid" >"$instance_dir/pid"
+  echo "$port" >"$instance_dir/port"
   base_entries | ldapadd -x -H "ldap://127.0.0.1:$port" -D "$ROOTDN" -w "$ROOTPW" >/dev/null
   trap - EXIT
   printf 'SLAPD_DIR=%q\n' "$instance_dir"
@@ -175,6 +178,31 @@ stop() { # DIR
     fi
   fi
   rm -rf -- "$dir"
+}
+
+# Stop the server but keep its directory and data (fault tests); `resume` starts it again.
+halt() { # DIR
+  local dir=${1:?usage: $0 halt SLAPD_DIR} pid i
+  [[ $dir == */slapd-test.* && -f $dir/pid ]] || die "$dir is not a slapd-test directory"
+  pid=$(<"$dir/pid")
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Start a halted instance again, on the same port with the same data. Prints SLAPD_PID=….
+resume() { # DIR
+  local dir=${1:?usage: $0 resume SLAPD_DIR} port pid
+  [[ $dir == */slapd-test.* && -f $dir/port ]] || die "$dir is not a slapd-test directory"
+  port=$(<"$dir/port")
+  "$SLAPD" -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$port/" -d 0 >>"$dir/slapd.log" 2>&1 &
+  pid=$!
+  wait_ready "$pid" "ldap://127.0.0.1:$port" || die "slapd did not start again on port $port"
+  echo "$pid" >"$dir/pid"
+  printf 'SLAPD_PID=%q\n' "$pid"
 }
 
 # --- selftest ----------------------------------------------------------------------------------
@@ -246,9 +274,11 @@ EOF
 case ${1:-} in
   start) start ;;
   stop) stop "${2:-}" ;;
+  halt) halt "${2:-}" ;;
+  resume) resume "${2:-}" ;;
   selftest) selftest ;;
   *)
-    echo "usage: $0 start | stop SLAPD_DIR | selftest" >&2
+    echo "usage: $0 start | stop SLAPD_DIR | halt SLAPD_DIR | resume SLAPD_DIR | selftest" >&2
     exit 2
     ;;
 esac

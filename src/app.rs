@@ -10,6 +10,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::provisioning::{Dispatcher, DispatcherOptions};
 use crate::scheduler;
 use crate::store::{Backend, Store, StoreOptions, redact_url};
 
@@ -59,11 +60,13 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
         std::time::Duration::from_secs(config.email_poll_seconds.max(1)),
         mail_shutdown,
     ));
+    let scim_limits = web::Data::new(config.scim);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .app_data(admin_settings.clone())
+            .app_data(scim_limits.clone())
             .configure(http::routes)
     })
     .listen(listener)
@@ -80,10 +83,20 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
         store.clone(),
         Duration::from_secs(config.scheduler_interval_secs),
     );
+    // The provisioning dispatcher runs beside the server and stops when the server does.
+    let (stop_dispatcher, dispatcher_stopped) = tokio::sync::oneshot::channel::<()>();
+    let dispatcher = Dispatcher::new(store.clone(), DispatcherOptions::default());
+    let dispatcher_worker = tokio::spawn(dispatcher.run(async move {
+        let _ = dispatcher_stopped.await;
+    }));
     let served = server.await.context("HTTP server failed");
     scheduler.abort();
     let _ = stop_mail.send(true);
     let _ = mail_worker.await;
+    let _ = stop_dispatcher.send(());
+    if let Err(error) = dispatcher_worker.await {
+        tracing::error!(error.message = %error, "the provisioning dispatcher ended abnormally");
+    }
     served
 }
 

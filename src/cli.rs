@@ -32,7 +32,8 @@ pub mod exit {
     about = "User-lifecycle server: SCIM 2.0 for identity providers, a JumpCloud-compatible \
              admin API, and provisioning to LDAP directories and SCIM apps",
     after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 audit trail broken, \
-                  4 request refused (unknown user, invalid value, lifecycle rule)."
+                  4 request refused (unknown user, invalid value, lifecycle rule, \
+                  nothing to revoke)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -83,6 +84,9 @@ pub enum Command {
     /// Schedule state changes for later, list and delete them.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Issue and revoke SCIM bearer tokens for identity providers.
+    #[command(subcommand)]
+    Token(crate::scim::cli::TokenCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +146,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apikey(command) => api_key_command(&config, command),
         Command::User(command) => user::command(&config, command),
         Command::Schedule(command) => schedule::run(&config, command),
+        Command::Token(command) => {
+            let store = app::open_store(&config)?;
+            crate::scim::cli::run(&store, command)
+        }
     }
 }
 

@@ -44,6 +44,10 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// What every new password must contain.
     pub password_policy: PasswordPolicy,
+    /// Bounds on SCIM requests (`[scim]` in the file): body size, page size, filter length
+    /// and depth, PATCH operations.
+    #[serde(default)]
+    pub scim: crate::scim::ScimLimits,
 }
 
 /// How a connection to the mail server is secured.
@@ -106,6 +110,7 @@ impl Default for Config {
             email_poll_seconds: 5,
             smtp: None,
             password_policy: PasswordPolicy::default(),
+            scim: crate::scim::ScimLimits::default(),
         }
     }
 }

@@ -4,6 +4,8 @@ use clap::Parser;
 use roster::cli::{self, Cli};
 
 fn main() -> ExitCode {
+    // One TLS crypto provider for the whole process (ldap3's rustls needs it chosen up front).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     match cli::run(cli) {
         Ok(code) => code,

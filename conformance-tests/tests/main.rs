@@ -5,4 +5,5 @@ mod admin_email;
 mod admin_organizations;
 mod admin_users;
 mod schedules;
+mod scim;
 mod serve;

@@ -56,6 +56,10 @@ typed_id!(
     GroupId
 );
 typed_id!(
+    /// Identifies a provisioning target or another resource users are bound to.
+    ResourceId
+);
+typed_id!(
     /// Identifies a scheduled state change.
     ScheduleId
 );

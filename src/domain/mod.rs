@@ -8,13 +8,16 @@ pub mod changes;
 pub mod defaults;
 pub mod group;
 pub mod ids;
+pub mod integration;
 pub mod lifecycle;
 pub mod password;
+pub mod provisioning;
+pub mod resource;
 pub mod schedule;
 pub mod user;
 
 pub use defaults::{CreationMethod, DefaultState, StateDefaults};
 pub use group::{Group, GroupName};
-pub use ids::{AuditEventId, GroupId, IntegrationId, ScheduleId, UserId};
+pub use ids::{AuditEventId, GroupId, IntegrationId, ResourceId, ScheduleId, UserId};
 pub use lifecycle::{LifecycleError, LifecycleState, StateSource, Transition, Trigger};
 pub use user::{Address, Email, PasswordStatus, PhoneNumber, User, UserName};

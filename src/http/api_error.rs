@@ -102,6 +102,9 @@ impl From<ServiceError> for ApiError {
                 "concurrent_modification",
                 error.to_string(),
             ),
+            ServiceError::Store(StoreError::UnknownReference(_)) => {
+                Self::bad_request("a referenced user or group does not exist")
+            }
             ServiceError::Store(StoreError::Unavailable(_)) => {
                 tracing::error!(error.message = %error, "database unavailable");
                 Self::new(

@@ -1,10 +1,13 @@
 //! The HTTP interface: routes and the state handlers share.
 
+mod access;
 pub mod admin;
 pub mod admin_auth;
 pub mod api_error;
 mod health;
+mod resources;
 pub mod schedules;
+mod usergroups;
 
 use actix_web::web;
 
@@ -23,5 +26,17 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .configure(schedules::routes)
         .configure(admin::routes)
-        .configure(admin::bulk_users::routes);
+        .configure(admin::bulk_users::routes)
+        .configure(provisioning_routes)
+        .configure(crate::scim::routes);
 }
+
+/// The provisioning admin API: resources and their associations, user groups, jobs, access.
+fn provisioning_routes(config: &mut web::ServiceConfig) {
+    resources::routes(config);
+    usergroups::routes(config);
+    access::routes(config);
+}
+
+#[cfg(test)]
+mod provisioning_tests;

@@ -23,8 +23,10 @@ use crate::service::users::{Actor, change_state};
 use crate::store::{DbConnection, audit, schedules, users, write_transaction};
 
 /// Schedules claimed and applied per transaction: large enough to amortize a commit, small
-/// enough that locks are held briefly and a failure redoes little.
-pub const BATCH_SIZE: i64 = 250;
+/// enough that locks are held briefly and a failure redoes little. Each schedule is applied in
+/// a savepoint (a subtransaction on PostgreSQL), and PostgreSQL slows down sharply once one
+/// transaction holds more than 64 subtransactions, so a batch stays below that.
+pub const BATCH_SIZE: i64 = 50;
 
 /// What one step did, by kind of result.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

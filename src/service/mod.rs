@@ -7,9 +7,13 @@ pub mod admin_users;
 pub mod api_keys;
 pub mod email;
 mod error;
+pub mod groups;
 pub mod organization;
 pub mod passwords;
+pub mod provisioning;
 pub mod schedules;
+pub mod scim_tokens;
+pub mod scim_users;
 pub mod users;
 
 pub use error::ServiceError;

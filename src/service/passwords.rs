@@ -89,9 +89,12 @@ pub fn set_password(
         user.version += 1;
         let event = password_event(&actor.initiator, &user, "admin");
         apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
+        // Directories get the new hash (held back while the user is suspended).
+        super::provisioning::enqueue_for_user(conn, id, now)?;
         tracing::info!(user.id = %id, password_expired = expired, "password set");
         Ok(user)
     })
+    .inspect(|_| super::provisioning::wake())
 }
 
 fn token_digest(token: &str) -> String {
@@ -154,9 +157,11 @@ pub fn set_password_with_token(
         let event = password_event(&initiator, &user, "user");
         apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
         password_tokens::mark_used(conn, &digest, now)?;
+        super::provisioning::enqueue_for_user(conn, id, now)?;
         tracing::info!(user.id = %id, "password set through a one-time link");
         Ok(user)
     })
+    .inspect(|_| super::provisioning::wake())
 }
 
 /// What a reset request did; the caller answers the same way for each, so that nobody can

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::ServiceError;
+use super::{ServiceError, provisioning};
 use crate::domain::audit::{AuditResource, EventType, Initiator, NewAuditEvent};
 use crate::domain::changes::user_changes;
 use crate::domain::lifecycle::{self, Transition, Trigger};
@@ -81,9 +81,11 @@ pub fn create_user(
             json!({ "state": user.state, "creation_source": user.creation_source }),
         );
         apply_user_change(conn, UserChange::Create(&user), vec![event], now)?;
+        provisioning::enqueue_for_user(conn, user.id, now)?;
         tracing::info!(user.id = %user.id, user.state = %user.state, source = %actor.source, "user created");
         Ok(user)
     })
+    .inspect(|_| provisioning::wake())
 }
 
 /// Edits a user's profile with `edit` and records the changed fields as one `user_update`
@@ -125,9 +127,11 @@ pub fn update_user(
             json!({ "changes": changes }),
         );
         apply_user_change(conn, UserChange::Update(&after), vec![event], now)?;
+        provisioning::enqueue_for_user(conn, id, now)?;
         tracing::info!(user.id = %id, fields = changes.len(), source = %actor.source, "user updated");
         Ok(after)
     })
+    .inspect(|_| provisioning::wake())
 }
 
 /// What a state change request did.
@@ -172,6 +176,7 @@ pub fn change_state(
                 changed.version += 1;
                 let event = user_event(state_event_type(from, to), actor, &changed, details);
                 apply_user_change(conn, UserChange::Update(&changed), vec![event], now)?;
+                provisioning::enqueue_for_user(conn, id, now)?;
                 tracing::info!(user.id = %id, from = %from, to = %to, source = %actor.source, "user state changed");
                 changed
             }
@@ -193,6 +198,7 @@ pub fn change_state(
         };
         Ok(StateChange { user, transition })
     })
+    .inspect(|_| provisioning::wake())
 }
 
 /// What happens to a deleted manager's direct reports.
@@ -245,7 +251,9 @@ pub fn delete_user(
         }
         events.push(user_event(EventType::UserDelete, actor, &user, json!({})));
         apply_user_change(conn, UserChange::Delete(&user), events, now)?;
+        provisioning::enqueue_for_user(conn, id, now)?;
         tracing::info!(user.id = %id, source = %actor.source, "user deleted");
         Ok(user)
     })
+    .inspect(|_| provisioning::wake())
 }

@@ -11,6 +11,7 @@ pub enum UniqueField {
     IntegrationName,
     ApiKeyName,
     GroupName,
+    ResourceName,
 }
 
 impl UniqueField {
@@ -21,6 +22,7 @@ impl UniqueField {
             Self::IntegrationName => "integration name",
             Self::ApiKeyName => "API key name",
             Self::GroupName => "group name",
+            Self::ResourceName => "resource name",
         }
     }
 }
@@ -77,6 +79,8 @@ impl From<DieselError> for StoreError {
                     Self::Duplicate(UniqueField::EmployeeIdentifier)
                 } else if text.contains("display_name_folded") {
                     Self::Duplicate(UniqueField::GroupName)
+                } else if text.contains("resources") {
+                    Self::Duplicate(UniqueField::ResourceName)
                 } else if text.contains("api_keys") {
                     Self::Duplicate(UniqueField::ApiKeyName)
                 } else if text.contains("integrations") {

@@ -67,6 +67,14 @@ fn load(
         .collect()
 }
 
+/// Runs a groups query built elsewhere in the store (the SCIM filter translation).
+pub(super) fn load_query(
+    conn: &mut DbConnection,
+    query: user_groups::BoxedQuery<'_, super::connection::MultiBackend>,
+) -> Result<Vec<Group>, StoreError> {
+    load(query, conn)
+}
+
 pub fn find(conn: &mut DbConnection, id: GroupId) -> Result<Option<Group>, StoreError> {
     let query = user_groups::table
         .filter(user_groups::id.eq(id.to_string()))

@@ -117,6 +117,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
     }
 }
 
@@ -156,7 +157,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    resources (id) {
+        id -> Text,
+        name -> Text,
+        name_folded -> Text,
+        kind -> Text,
+        url -> Nullable<Text>,
+        bind_dn -> Nullable<Text>,
+        secret -> Nullable<Text>,
+        base_dn -> Nullable<Text>,
+        options -> Text,
+        paused_reason -> Nullable<Text>,
+        paused_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    resource_bindings (resource_id, member_kind, member_id) {
+        resource_id -> Text,
+        member_kind -> Text,
+        member_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_tokens (id) {
+        id -> Text,
+        integration_id -> Text,
+        read_only -> Bool,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    provisioned_accounts (resource_id, user_id) {
+        resource_id -> Text,
+        user_id -> Text,
+        remote_id -> Text,
+        disabled -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_group_members -> user_groups (group_id));
+diesel::joinable!(scim_tokens -> integrations (integration_id));
 diesel::joinable!(user_group_members -> users (user_id));
 
 diesel::table! {
@@ -205,6 +262,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_group_members,
     email_outbox,
     password_tokens,
+    resources,
+    resource_bindings,
+    provisioned_accounts,
+    scim_tokens,
+    server_secrets,
     bulk_jobs,
     bulk_job_results,
 );

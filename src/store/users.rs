@@ -272,3 +272,16 @@ pub fn direct_reports(conn: &mut DbConnection, manager: UserId) -> Result<Vec<Us
         .map(UserRow::into_user)
         .collect()
 }
+
+/// Runs a users query built elsewhere in the store (the SCIM filter translation).
+pub(super) fn load_query(
+    conn: &mut DbConnection,
+    query: users::BoxedQuery<'_, super::connection::MultiBackend>,
+) -> Result<Vec<User>, StoreError> {
+    query
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(UserRow::into_user)
+        .collect()
+}

@@ -1,0 +1,87 @@
+//! Bearer-token authentication of SCIM calls.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::StatusCode, web};
+
+use super::ScimError;
+use crate::http::AppState;
+use crate::service::scim_tokens::{self, ScimClient};
+use crate::service::users::Actor;
+
+/// A SCIM caller whose token was checked. Taking it as a handler argument is what makes a route
+/// require a token.
+#[derive(Debug, Clone)]
+pub struct ScimCaller(pub ScimClient);
+
+impl ScimCaller {
+    pub fn actor(&self) -> Actor {
+        crate::service::scim_users::scim_actor(&self.0.integration)
+    }
+
+    /// Refuses a write with a read-only token.
+    pub fn require_write(&self) -> Result<(), ScimError> {
+        if self.0.read_only {
+            return Err(ScimError::new(
+                StatusCode::FORBIDDEN,
+                None,
+                "this token is read-only; issue one without --read-only to make changes",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl FromRequest for ScimCaller {
+    type Error = ScimError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ScimError>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let header = request
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let token = header
+                .as_deref()
+                .and_then(|value| {
+                    let (scheme, token) = value.trim().split_once(' ')?;
+                    scheme
+                        .eq_ignore_ascii_case("bearer")
+                        .then(|| token.trim().to_owned())
+                })
+                .filter(|token| !token.is_empty())
+                .ok_or_else(|| {
+                    ScimError::unauthorized(
+                        "this request needs an Authorization: Bearer <token> header with a token \
+                         from `roster token issue`",
+                    )
+                })?;
+            let state = state.ok_or_else(|| {
+                ScimError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    None,
+                    "the application state is not registered",
+                )
+            })?;
+            let now = chrono::Utc::now();
+            let client = state
+                .store
+                .run(move |conn| {
+                    scim_tokens::authenticate(conn, &token, now).map_err(ScimError::from)
+                })
+                .await;
+            match client {
+                Ok(client) => Ok(ScimCaller(client)),
+                Err(error) => {
+                    // The token itself is never logged.
+                    tracing::info!(reason = %error.detail, "SCIM token refused");
+                    Err(error)
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,372 @@
+//! A user as a SCIM User resource with the enterprise and Roster extensions, and back.
+
+use chrono::SecondsFormat;
+use serde_json::{Map, Value, json};
+
+use super::ScimError;
+use super::projection::key_of;
+use super::schema::{ENTERPRISE_SCHEMA, ROSTER_SCHEMA, USER_SCHEMA};
+use crate::domain::{Address, Email, LifecycleState, PhoneNumber, User, UserName};
+use crate::service::scim_users::StateRequest;
+
+/// The domain of the stand-in address a user created without any email gets (RFC 2606 reserves
+/// `.invalid`, so no mail can ever be delivered there). SCIM shows such a user without emails.
+pub const NO_EMAIL_DOMAIN: &str = "no-email.roster.invalid";
+
+/// A group the user belongs to, as shown in `groups`.
+#[derive(Debug, Clone)]
+pub struct GroupRef {
+    pub id: String,
+    pub display: String,
+}
+
+fn time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn password_status(user: &User) -> &'static str {
+    match (user.password.is_set(), user.password.expired) {
+        (false, _) => "PENDING",
+        (true, true) => "EXPIRED",
+        (true, false) => "SET",
+    }
+}
+
+/// Inserts `value` under `key` unless it is absent.
+fn put(object: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
+    if let Some(value) = value {
+        object.insert(key.to_owned(), value.into());
+    }
+}
+
+/// The full resource, as every read returns it before projection.
+pub fn to_json(user: &User, groups: &[GroupRef], base: &str) -> Value {
+    let mut resource = Map::new();
+    resource.insert(
+        "schemas".into(),
+        json!([USER_SCHEMA, ENTERPRISE_SCHEMA, ROSTER_SCHEMA]),
+    );
+    resource.insert("id".into(), json!(user.id.to_string()));
+    put(&mut resource, "externalId", user.external_id.clone());
+    resource.insert("userName".into(), json!(user.username.as_str()));
+    let mut name = Map::new();
+    put(&mut name, "givenName", user.first_name.clone());
+    put(&mut name, "middleName", user.middle_name.clone());
+    put(&mut name, "familyName", user.last_name.clone());
+    let formatted: Vec<&str> = [&user.first_name, &user.middle_name, &user.last_name]
+        .into_iter()
+        .filter_map(|part| part.as_deref())
+        .collect();
+    if !formatted.is_empty() {
+        name.insert("formatted".into(), json!(formatted.join(" ")));
+    }
+    if !name.is_empty() {
+        resource.insert("name".into(), Value::Object(name));
+    }
+    put(&mut resource, "displayName", user.display_name.clone());
+    put(&mut resource, "title", user.job_title.clone());
+    put(&mut resource, "userType", user.employee_type.clone());
+    resource.insert(
+        "active".into(),
+        json!(user.state == LifecycleState::Activated),
+    );
+    let mut emails = Vec::new();
+    if !user
+        .email
+        .as_str()
+        .ends_with(&format!("@{NO_EMAIL_DOMAIN}"))
+    {
+        emails.push(json!({"value": user.email.as_str(), "type": "work", "primary": true}));
+    }
+    if let Some(alternate) = &user.alternate_email {
+        emails.push(json!({"value": alternate.as_str(), "type": "other", "primary": false}));
+    }
+    if !emails.is_empty() {
+        resource.insert("emails".into(), Value::Array(emails));
+    }
+    if !user.phone_numbers.is_empty() {
+        let phones: Vec<Value> = user
+            .phone_numbers
+            .iter()
+            .map(|phone| json!({"value": phone.number, "type": phone.kind}))
+            .collect();
+        resource.insert("phoneNumbers".into(), Value::Array(phones));
+    }
+    if !user.addresses.is_empty() {
+        resource.insert("addresses".into(), json!(user.addresses));
+    }
+    if !groups.is_empty() {
+        let groups: Vec<Value> = groups
+            .iter()
+            .map(|group| json!({"value": group.id, "display": group.display, "$ref": format!("{base}/Groups/{}", group.id)}))
+            .collect();
+        resource.insert("groups".into(), Value::Array(groups));
+    }
+    let mut enterprise = Map::new();
+    put(
+        &mut enterprise,
+        "employeeNumber",
+        user.employee_identifier.clone(),
+    );
+    put(&mut enterprise, "costCenter", user.cost_center.clone());
+    put(&mut enterprise, "organization", user.company.clone());
+    put(&mut enterprise, "department", user.department.clone());
+    if let Some(manager) = user.manager {
+        enterprise.insert(
+            "manager".into(),
+            json!({"value": manager.to_string(), "$ref": format!("{base}/Users/{manager}")}),
+        );
+    }
+    resource.insert(ENTERPRISE_SCHEMA.into(), Value::Object(enterprise));
+    let mut roster = Map::new();
+    roster.insert("state".into(), json!(user.state.as_str()));
+    roster.insert("stateChangedAt".into(), json!(time(user.state_changed_at)));
+    roster.insert("passwordStatus".into(), json!(password_status(user)));
+    put(
+        &mut roster,
+        "alternateEmail",
+        user.alternate_email.as_ref().map(|e| e.as_str().to_owned()),
+    );
+    roster.insert("sambaServiceUser".into(), json!(user.samba_service_user));
+    // TODO(#4): list the user's pending scheduled state changes once schedules are on main.
+    roster.insert("scheduledStateChanges".into(), json!([]));
+    resource.insert(ROSTER_SCHEMA.into(), Value::Object(roster));
+    resource.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "User",
+            "created": time(user.created_at),
+            "lastModified": time(user.updated_at),
+            "location": format!("{base}/Users/{}", user.id),
+            "version": super::etag(user.version),
+        }),
+    );
+    Value::Object(resource)
+}
+
+/// The member of `object` named `name` in any case; JSON null counts as absent.
+pub fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    key_of(object, name)
+        .and_then(|key| object.get(&key))
+        .filter(|value| !value.is_null())
+}
+
+/// A string attribute; empty strings count as absent.
+fn string(
+    object: &Map<String, Value>,
+    name: &str,
+    path: &str,
+) -> Result<Option<String>, ScimError> {
+    match field(object, name) {
+        None => Ok(None),
+        Some(Value::String(text)) if text.is_empty() => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(Value::Number(number)) => Ok(Some(number.to_string())),
+        Some(_) => Err(ScimError::invalid_value(format!("{path} must be a string"))),
+    }
+}
+
+/// A boolean, also accepting the `"True"`/`"False"` strings Entra sends.
+pub fn boolean(value: &Value, path: &str) -> Result<bool, ScimError> {
+    match value {
+        Value::Bool(flag) => Ok(*flag),
+        Value::String(text) if text.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(text) if text.eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(ScimError::invalid_value(format!(
+            "{path} must be true or false, not {other}"
+        ))),
+    }
+}
+
+fn object<'a>(
+    value: Option<&'a Value>,
+    path: &str,
+) -> Result<Option<&'a Map<String, Value>>, ScimError> {
+    match value {
+        None => Ok(None),
+        Some(Value::Object(object)) => Ok(Some(object)),
+        Some(_) => Err(ScimError::invalid_value(format!(
+            "{path} must be an object"
+        ))),
+    }
+}
+
+fn array<'a>(value: Option<&'a Value>, path: &str) -> Result<&'a [Value], ScimError> {
+    match value {
+        None => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(ScimError::invalid_value(format!("{path} must be an array"))),
+    }
+}
+
+/// The extension object under its URN, in any case.
+pub fn extension<'a>(
+    resource: &'a Map<String, Value>,
+    urn: &str,
+) -> Result<Option<&'a Map<String, Value>>, ScimError> {
+    object(field(resource, urn), urn)
+}
+
+/// Replaces `user`'s profile with the resource's attributes (PUT semantics: a read-write
+/// attribute left out is cleared) and returns what the resource asks of the state. Read-only
+/// attributes (`id`, `meta`, `groups`, ...) are ignored, as RFC 7644 §3.5.1 allows.
+pub fn apply(resource: &Map<String, Value>, user: &mut User) -> Result<StateRequest, ScimError> {
+    let user_name = string(resource, "userName", "userName")?
+        .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
+    user.username = UserName::parse(&user_name)
+        .map_err(|e| ScimError::invalid_value(format!("userName {}", e.reason)))?;
+    user.external_id = string(resource, "externalId", "externalId")?;
+    let name = object(field(resource, "name"), "name")?;
+    let part = |key: &str| -> Result<Option<String>, ScimError> {
+        name.map_or(Ok(None), |name| string(name, key, &format!("name.{key}")))
+    };
+    user.first_name = part("givenName")?;
+    user.middle_name = part("middleName")?;
+    user.last_name = part("familyName")?;
+    user.display_name = string(resource, "displayName", "displayName")?;
+    user.job_title = string(resource, "title", "title")?;
+    user.employee_type = string(resource, "userType", "userType")?;
+
+    let mut primary = None;
+    let mut other = None;
+    for (index, item) in array(field(resource, "emails"), "emails")?
+        .iter()
+        .enumerate()
+    {
+        let path = format!("emails[{index}]");
+        let item = item
+            .as_object()
+            .ok_or_else(|| ScimError::invalid_value(format!("{path} must be an object")))?;
+        let Some(value) = string(item, "value", &format!("{path}.value"))? else {
+            continue;
+        };
+        let is_primary = field(item, "primary")
+            .map(|p| boolean(p, &format!("{path}.primary")))
+            .transpose()?
+            .unwrap_or(false);
+        let kind = string(item, "type", &format!("{path}.type"))?
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if primary.is_none() && (is_primary || kind == "work") {
+            primary = Some(value);
+        } else if other.is_none() {
+            other = Some(value);
+        }
+    }
+    // One address only: it is the work address, whatever its label.
+    if primary.is_none() {
+        primary = other.take();
+    }
+    let email = match primary {
+        Some(email) => email,
+        // A userName that is an address serves when no emails were sent (Okta's default).
+        None if Email::parse("emails", &user_name).is_ok() => user_name.clone(),
+        // TODO(#3): make the email optional in the user record; until then a user sent
+        // without one gets an address in the reserved .invalid domain, hidden from SCIM.
+        None => format!("{}@{NO_EMAIL_DOMAIN}", user.id),
+    };
+    user.email =
+        Email::parse("emails", &email).map_err(|e| ScimError::invalid_value(e.to_string()))?;
+
+    let mut phones = Vec::new();
+    for (index, item) in array(field(resource, "phoneNumbers"), "phoneNumbers")?
+        .iter()
+        .enumerate()
+    {
+        let path = format!("phoneNumbers[{index}]");
+        let item = item
+            .as_object()
+            .ok_or_else(|| ScimError::invalid_value(format!("{path} must be an object")))?;
+        let Some(number) = string(item, "value", &format!("{path}.value"))? else {
+            continue;
+        };
+        let kind = string(item, "type", &format!("{path}.type"))?.unwrap_or_else(|| "work".into());
+        phones.push(PhoneNumber { kind, number });
+    }
+    user.phone_numbers = phones;
+    let mut addresses = Vec::new();
+    for (index, item) in array(field(resource, "addresses"), "addresses")?
+        .iter()
+        .enumerate()
+    {
+        let path = format!("addresses[{index}]");
+        let item = item
+            .as_object()
+            .ok_or_else(|| ScimError::invalid_value(format!("{path} must be an object")))?;
+        let get = |key: &str| string(item, key, &format!("{path}.{key}"));
+        addresses.push(Address {
+            kind: get("type")?.unwrap_or_else(|| "work".into()),
+            street_address: get("streetAddress")?,
+            locality: get("locality")?,
+            region: get("region")?,
+            postal_code: get("postalCode")?,
+            country: get("country")?,
+        });
+    }
+    user.addresses = addresses;
+
+    let enterprise = extension(resource, ENTERPRISE_SCHEMA)?;
+    let get = |key: &str| -> Result<Option<String>, ScimError> {
+        enterprise.map_or(Ok(None), |e| {
+            string(e, key, &format!("{ENTERPRISE_SCHEMA}:{key}"))
+        })
+    };
+    user.employee_identifier = get("employeeNumber")?;
+    user.cost_center = get("costCenter")?;
+    user.company = get("organization")?;
+    user.department = get("department")?;
+    user.manager = match enterprise.and_then(|e| field(e, "manager")) {
+        None => None,
+        // Entra sends the manager as a bare id; RFC 7643 as {"value": id}.
+        Some(Value::String(id)) if id.is_empty() => None,
+        Some(Value::String(id)) => Some(manager_id(id)?),
+        Some(Value::Object(manager)) => match string(manager, "value", "manager.value")? {
+            Some(id) => Some(manager_id(&id)?),
+            None => None,
+        },
+        Some(_) => {
+            return Err(ScimError::invalid_value(
+                "manager must be an id or {\"value\": id}",
+            ));
+        }
+    };
+
+    let roster = extension(resource, ROSTER_SCHEMA)?;
+    if let Some(alternate) = roster
+        .map(|r| string(r, "alternateEmail", "alternateEmail"))
+        .transpose()?
+        .flatten()
+    {
+        other = Some(alternate);
+    }
+    user.alternate_email = other
+        .map(|text| {
+            Email::parse("alternateEmail", &text)
+                .map_err(|e| ScimError::invalid_value(e.to_string()))
+        })
+        .transpose()?;
+    if let Some(flag) = roster.and_then(|r| field(r, "sambaServiceUser")) {
+        user.samba_service_user = boolean(flag, "sambaServiceUser")?;
+    }
+    let state = roster
+        .and_then(|r| field(r, "state"))
+        .map(|value| {
+            value
+                .as_str()
+                .and_then(|text| text.to_ascii_uppercase().parse::<LifecycleState>().ok())
+                .ok_or_else(|| {
+                    ScimError::invalid_value("state must be STAGED, ACTIVATED or SUSPENDED")
+                })
+        })
+        .transpose()?;
+    let active = field(resource, "active")
+        .map(|value| boolean(value, "active"))
+        .transpose()?;
+    // TODO(#3): store a password sent by the IdP (Okta password sync) once hashing exists.
+    Ok(StateRequest { active, state })
+}
+
+fn manager_id(id: &str) -> Result<crate::domain::UserId, ScimError> {
+    id.parse()
+        .map_err(|_| ScimError::invalid_value(format!("manager {id:?} is not a user id")))
+}

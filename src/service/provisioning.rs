@@ -1,0 +1,92 @@
+//! Queuing provisioning work with the change that causes it, and waking the dispatcher.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::domain::{ResourceId, UserId};
+use crate::store::schema::outbox;
+use crate::store::{DbConnection, StoreError, outbox as jobs, resources, users};
+
+static WAKE: LazyLock<tokio::sync::Notify> = LazyLock::new(tokio::sync::Notify::new);
+
+/// Tells the dispatcher that work was committed, so it does not wait for its next poll.
+pub fn wake() {
+    WAKE.notify_one();
+}
+
+/// Resolves when [`wake`] is called (or was called since the last wait).
+pub async fn woken() {
+    WAKE.notified().await;
+}
+
+/// Queues one job per resource that may hold or need an account for this user: every resource
+/// the user is bound to, directly or through a group, every one holding an account Roster
+/// wrote, and every one with work still pending. Call inside the transaction of the change, so
+/// the change and its jobs commit together; a deleted user's direct bindings are dropped here.
+pub fn enqueue_for_user(
+    conn: &mut DbConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if users::find(conn, user)?.is_none() {
+        resources::unbind_user_everywhere(conn, user)?;
+    }
+    let mut targets = resources::resources_of_user(conn, user)?;
+    targets.extend(resources::resources_with_account(conn, user)?);
+    let pending: Vec<Option<String>> = outbox::table
+        .filter(outbox::kind.eq(jobs::PROVISION))
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::user_id.eq(user.to_string()))
+        .select(outbox::target_id)
+        .distinct()
+        .load(conn)?;
+    targets.extend(
+        pending
+            .into_iter()
+            .flatten()
+            .filter_map(|id| id.parse::<ResourceId>().ok()),
+    );
+    targets.sort();
+    targets.dedup();
+    for resource in targets {
+        let Some(found) = resources::find(conn, resource)? else {
+            continue;
+        };
+        if found.kind.has_connector() {
+            jobs::enqueue(conn, user, resource, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`enqueue_for_user`] for several users (group membership and binding changes).
+pub fn enqueue_for_users(
+    conn: &mut DbConnection,
+    users: &[UserId],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for user in users {
+        enqueue_for_user(conn, *user, now)?;
+    }
+    Ok(())
+}
+
+/// Queues work for these users on one resource only (a binding to it changed).
+pub fn enqueue_on_resource(
+    conn: &mut DbConnection,
+    users: &[UserId],
+    resource: ResourceId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(found) = resources::find(conn, resource)? else {
+        return Ok(());
+    };
+    if found.kind.has_connector() {
+        for user in users {
+            jobs::enqueue(conn, *user, resource, now)?;
+        }
+    }
+    Ok(())
+}

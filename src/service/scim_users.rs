@@ -1,0 +1,180 @@
+//! What an identity provider's SCIM writes mean for a user (DESIGN.md §6): the profile is
+//! replaced as sent, and `active` is mapped onto the lifecycle under the integration's policy.
+//! Profile edit and state change commit together or not at all.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::ServiceError;
+use super::users::{
+    Actor, ManagerCascade, NewUser, StateChange, change_state, create_user, delete_user,
+    update_user,
+};
+use crate::domain::audit::{AuditResource, EventType, Initiator, NewAuditEvent};
+use crate::domain::integration::{DeleteAction, Integration};
+use crate::domain::{CreationMethod, LifecycleState, StateSource, Trigger, User, UserId};
+use crate::store::{DbConnection, audit, users, write_transaction};
+
+/// The actor for changes an integration makes.
+pub fn scim_actor(integration: &Integration) -> Actor {
+    Actor {
+        source: StateSource::Scim(integration.name.clone()),
+        initiator: Initiator::scim(integration.name.clone()),
+    }
+}
+
+/// What the request asked of the state: `active` and/or the extension's `state`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateRequest {
+    pub active: Option<bool>,
+    pub state: Option<LifecycleState>,
+}
+
+/// Creates a user pushed by an integration. The extension's `state` wins; otherwise
+/// `active: false` makes a suspended user; otherwise the organization's default for manual
+/// entry applies.
+pub fn create(
+    conn: &mut DbConnection,
+    user: User,
+    request: StateRequest,
+    integration: &Integration,
+    now: DateTime<Utc>,
+) -> Result<User, ServiceError> {
+    let requested_state = request
+        .state
+        .or((request.active == Some(false)).then_some(LifecycleState::Suspended));
+    let mut user = user;
+    user.creation_source = format!("scim:{}", integration.name);
+    create_user(
+        conn,
+        NewUser {
+            user,
+            requested_state,
+            method: CreationMethod::Scim,
+        },
+        &scim_actor(integration),
+        now,
+    )
+}
+
+/// Replaces a user's profile with `edit` and applies the state request; `expected_version`
+/// is an `If-Match`. Nothing is written when any step fails.
+pub fn update(
+    conn: &mut DbConnection,
+    id: UserId,
+    expected_version: Option<i64>,
+    request: StateRequest,
+    integration: &Integration,
+    now: DateTime<Utc>,
+    edit: impl FnOnce(&mut User) -> Result<(), ServiceError>,
+) -> Result<User, ServiceError> {
+    let actor = scim_actor(integration);
+    write_transaction(conn, |conn| {
+        let mut user = update_user(conn, id, expected_version, &actor, now, edit)?;
+        let wanted_active = match request.state {
+            Some(LifecycleState::Activated) => Some(true),
+            Some(LifecycleState::Suspended) => Some(false),
+            Some(LifecycleState::Staged) if user.state != LifecycleState::Staged => {
+                return Err(crate::domain::user::InvalidField::new(
+                    "state",
+                    "a user cannot be returned to STAGED; send active:false to suspend",
+                )
+                .into());
+            }
+            Some(LifecycleState::Staged) | None => request.active,
+        };
+        if let Some(active) = wanted_active {
+            user = apply_active(conn, user, active, integration, &actor, now)?;
+        }
+        Ok(user)
+    })
+}
+
+/// Why an `active: true` was not followed.
+fn refusal(user: &User, integration: &Integration) -> Option<&'static str> {
+    match user.state {
+        LifecycleState::Staged if !integration.policy.may_activate_staged => {
+            Some("the integration may not activate staged users")
+        }
+        LifecycleState::Suspended
+            if !integration.policy.may_lift_any_suspension
+                && user.state_source != StateSource::Scim(integration.name.clone()) =>
+        {
+            Some("the suspension was not made by this integration, which may lift only its own")
+        }
+        _ => None,
+    }
+}
+
+/// Maps `active` onto the state: false suspends an active user (a staged one stays staged);
+/// true activates when the policy allows it, and otherwise records the refusal and succeeds.
+fn apply_active(
+    conn: &mut DbConnection,
+    user: User,
+    active: bool,
+    integration: &Integration,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<User, ServiceError> {
+    let target = match (active, user.state) {
+        (false, LifecycleState::Activated) => LifecycleState::Suspended,
+        (true, LifecycleState::Staged | LifecycleState::Suspended) => LifecycleState::Activated,
+        _ => return Ok(user),
+    };
+    if active && let Some(reason) = refusal(&user, integration) {
+        let event = NewAuditEvent {
+            event_type: EventType::UserStateChangeRefused,
+            initiated_by: actor.initiator.clone(),
+            resource: AuditResource::user(user.id, user.username.as_str()),
+            details: json!({
+                "from": user.state,
+                "to": target,
+                "source": actor.source.to_string(),
+                "reason": reason,
+            }),
+        };
+        audit::append(conn, vec![event], now)?;
+        tracing::info!(user.id = %user.id, from = %user.state, to = %target, integration = %integration.name, reason, "state change refused");
+        return Ok(user);
+    }
+    let StateChange { user, .. } =
+        change_state(conn, user.id, target, Trigger::Request, actor, now)?;
+    Ok(user)
+}
+
+/// What a DELETE did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Deleted,
+    Suspended,
+}
+
+/// DELETE from an integration: deletes the user, or suspends it when the integration's policy
+/// says so. `None` when there is no such user.
+pub fn delete(
+    conn: &mut DbConnection,
+    id: UserId,
+    expected_version: Option<i64>,
+    integration: &Integration,
+    now: DateTime<Utc>,
+) -> Result<Option<Deleted>, ServiceError> {
+    let actor = scim_actor(integration);
+    write_transaction(conn, |conn| {
+        let Some(user) = users::find(conn, id)? else {
+            return Ok(None);
+        };
+        if expected_version.is_some_and(|version| version != user.version) {
+            return Err(ServiceError::Conflict);
+        }
+        match integration.policy.delete_action {
+            DeleteAction::Delete => {
+                delete_user(conn, id, ManagerCascade::Clear, &actor, now)?;
+                Ok(Some(Deleted::Deleted))
+            }
+            DeleteAction::Suspend => {
+                apply_active(conn, user, false, integration, &actor, now)?;
+                Ok(Some(Deleted::Suspended))
+            }
+        }
+    })
+}
