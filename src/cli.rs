@@ -8,11 +8,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
 use crate::service::api_keys;
-use crate::store::audit::{self, Verification};
 use crate::{app, telemetry};
 
+mod audit;
 mod schedule;
 mod user;
+pub use audit::AuditCommand;
 pub use schedule::ScheduleCommand;
 
 /// Exit codes, so scripts can tell outcomes apart.
@@ -72,7 +73,7 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Inspect the audit trail.
+    /// Verify or export the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Manage admin API keys (sent by scripts in the x-api-key header).
@@ -106,12 +107,6 @@ pub enum ApiKeyCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Check that no event of the audit trail was altered or removed (exit 3 if one was).
-    Verify,
-}
-
 impl Cli {
     fn config(&self) -> anyhow::Result<Config> {
         let listen = match &self.command {
@@ -142,7 +137,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app::open_store(&config)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(AuditCommand::Verify) => verify_audit(&config),
+        Command::Audit(command) => audit::run(&config, command),
         Command::Apikey(command) => api_key_command(&config, command),
         Command::User(command) => user::command(&config, command),
         Command::Schedule(command) => schedule::run(&config, command),
@@ -183,26 +178,4 @@ fn api_key_command(config: &Config, command: ApiKeyCommand) -> anyhow::Result<Ex
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[allow(clippy::print_stdout)] // the verdict is the command's output
-fn verify_audit(config: &Config) -> anyhow::Result<ExitCode> {
-    let store = app::open_store(config)?;
-    let mut conn = store.conn()?;
-    match audit::verify(&mut conn)? {
-        Verification::Intact { events } => {
-            println!("audit trail intact: {events} events");
-            Ok(ExitCode::SUCCESS)
-        }
-        Verification::Broken(chain_break) => {
-            println!("audit trail BROKEN: {chain_break}");
-            Ok(ExitCode::from(exit::AUDIT_BROKEN))
-        }
-        Verification::Truncated { last_seq, head_seq } => {
-            println!(
-                "audit trail BROKEN: it ends at event {last_seq} but event {head_seq} was written"
-            );
-            Ok(ExitCode::from(exit::AUDIT_BROKEN))
-        }
-    }
 }

@@ -58,7 +58,7 @@ pub enum ScheduleCommand {
 
 /// Who the CLI acts as in the audit trail.
 fn actor() -> Actor {
-    Actor::admin("cli")
+    Actor::cli()
 }
 
 fn resolve_user(conn: &mut DbConnection, text: &str) -> anyhow::Result<UserId> {

@@ -96,7 +96,7 @@ fn find(conn: &mut DbConnection, name: &str) -> Result<User, ServiceError> {
 }
 
 fn actor() -> Actor {
-    Actor::admin("cli")
+    Actor::cli()
 }
 
 fn create(

@@ -71,7 +71,10 @@ impl EventType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InitiatorKind {
+    /// An administrator through the admin API, named by the API key.
     Admin,
+    /// An operator running the `roster` command on the server.
+    Cli,
     Scheduler,
     Scim,
     Import,
@@ -83,6 +86,7 @@ impl InitiatorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Admin => "admin",
+            Self::Cli => "cli",
             Self::Scheduler => "scheduler",
             Self::Scim => "scim",
             Self::Import => "import",
@@ -104,6 +108,14 @@ impl Initiator {
         Self {
             kind: InitiatorKind::Admin,
             name: Some(name.into()),
+        }
+    }
+
+    /// An operator at the command line, named by the local account when it is known.
+    pub fn cli(operator: Option<String>) -> Self {
+        Self {
+            kind: InitiatorKind::Cli,
+            name: operator,
         }
     }
 

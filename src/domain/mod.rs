@@ -6,6 +6,7 @@ pub mod activation_email;
 pub mod audit;
 pub mod changes;
 pub mod defaults;
+pub mod directory_insights;
 pub mod group;
 pub mod ids;
 pub mod integration;

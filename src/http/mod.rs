@@ -26,7 +26,6 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .configure(schedules::routes)
         .configure(admin::routes)
-        .configure(admin::bulk_users::routes)
         .configure(provisioning_routes)
         .configure(crate::scim::routes);
 }

@@ -26,6 +26,16 @@ impl Actor {
         }
     }
 
+    /// An operator running the `roster` command; the audit trail names the local account
+    /// (`$USER`) when there is one. State changes count as an administrator's.
+    pub fn cli() -> Self {
+        let operator = std::env::var("USER").ok().filter(|name| !name.is_empty());
+        Self {
+            source: StateSource::Admin,
+            initiator: Initiator::cli(operator),
+        }
+    }
+
     pub fn scheduler() -> Self {
         Self {
             source: StateSource::Scheduler,

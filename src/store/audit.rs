@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::connection::per_backend;
+use super::connection::{MultiBackend, per_backend};
 use super::schema::{audit_events, audit_head};
 use super::time::{from_db, to_db, truncate_to_micros};
 use super::{DbConnection, StoreError};
@@ -13,6 +13,7 @@ use crate::domain::audit::{
     AuditEvent, AuditResource, ChainBreak, GENESIS_HASH, Initiator, InitiatorKind, NewAuditEvent,
     verify_chain,
 };
+use crate::domain::directory_insights::AuditSearch;
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
@@ -154,6 +155,41 @@ pub fn page(
         .filter(audit_events::seq.gt(after_seq))
         .order(audit_events::seq.asc())
         .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AuditRow::into_event)
+        .collect()
+}
+
+/// The events in a time window, matching the search's exact values, in the order and page it
+/// asks for. Runs on the `(occurred_at)` and `(event_type, occurred_at)` indexes.
+pub fn search(
+    conn: &mut DbConnection,
+    search: &AuditSearch,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut query = audit_events::table
+        .filter(audit_events::occurred_at.ge(to_db(search.start)))
+        .filter(audit_events::seq.gt(search.after_seq))
+        .into_boxed::<MultiBackend>();
+    if let Some(end) = search.end {
+        query = query.filter(audit_events::occurred_at.lt(to_db(end)));
+    }
+    if !search.event_types.is_empty() {
+        query = query.filter(audit_events::event_type.eq_any(&search.event_types));
+    }
+    if !search.resource_ids.is_empty() {
+        query = query.filter(audit_events::resource_id.eq_any(&search.resource_ids));
+    }
+    // `seq` follows time, and unlike the time it is unique, so pages never overlap.
+    query = if search.newest_first {
+        query.order(audit_events::seq.desc())
+    } else {
+        query.order(audit_events::seq.asc())
+    };
+    query
+        .offset(search.skip)
+        .limit(search.limit)
         .select(AuditRow::as_select())
         .load(conn)?
         .into_iter()

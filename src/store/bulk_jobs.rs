@@ -140,3 +140,42 @@ pub fn results(
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::on_each_backend;
+
+    #[test]
+    fn a_job_reads_back_its_items_in_request_order() {
+        on_each_backend(|store| {
+            let mut conn = store.conn().expect("connection");
+            let now = crate::store::time::truncate_to_micros(Utc::now());
+            let job = BulkJob {
+                id: BulkJobId::generate(),
+                creation_source: "jumpcloud:bulk".into(),
+                created_by: "tests".into(),
+                created_at: now,
+            };
+            let item = |status, message: &str| ItemResult {
+                id: BulkJobId::generate().to_string(),
+                status,
+                status_msg: message.into(),
+                meta: serde_json::json!({"index": 0}),
+                persisted_fields: serde_json::json!({}),
+                created_at: now,
+                updated_at: now,
+            };
+            let items = vec![
+                item(ItemStatus::Failed, "taken"),
+                item(ItemStatus::Finished, "created"),
+            ];
+            record(&mut conn, &job, &items).expect("record");
+            assert_eq!(results(&mut conn, job.id).expect("read"), Some(items));
+            assert_eq!(
+                results(&mut conn, BulkJobId::generate()).expect("read"),
+                None
+            );
+        });
+    }
+}

@@ -44,9 +44,9 @@ fn creation_source(request: &HttpRequest) -> Result<Option<BulkCreationSource>, 
     let Some(value) = request.headers().get(CREATION_SOURCE_HEADER) else {
         return Ok(None);
     };
-    let text = value.to_str().map_err(|_| {
-        ApiError::bad_request("the creation-source header is not readable text")
-    })?;
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::bad_request("the creation-source header is not readable text"))?;
     text.parse()
         .map(Some)
         .map_err(|error| ApiError::bad_request(format!("{error}")))

@@ -1,10 +1,11 @@
-//! The JumpCloud-compatible admin API: `/api/systemusers`, activation, bulk delete and the
-//! organization's settings. Handlers only extract, call a service and map the answer.
+//! The JumpCloud-compatible admin API: `/api/systemusers`, activation, bulk create and delete,
+//! the organization's settings and the Directory Insights view of the audit trail. Handlers only extract, call a service and map the answer.
 
 mod activation;
 pub(crate) mod body;
 mod bulk_delete;
-pub mod bulk_users;
+mod bulk_users;
+mod insights;
 mod list_query;
 mod organizations;
 mod password_link;
@@ -73,10 +74,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(organizations::get))
             .route(web::put().to(organizations::update)),
     )
+    .service(resource("/insights/directory/v1/events").route(web::post().to(insights::events)))
     .service(resource("/api/password/set").route(web::post().to(password_link::set)))
     .service(
         resource("/api/password/reset-request").route(web::post().to(password_link::reset_request)),
     );
+    bulk_users::routes(cfg);
 }
 
 /// The `{id}` of a path, as a user id, or a 404 (an id that cannot exist names no user).
