@@ -17,11 +17,8 @@ KNOWN_DEVIATIONS = (
     "alternateEmail: must be an address",
     "state must be STAGED, ACTIVATED or SUSPENDED",
     "a user cannot be returned to STAGED",
-    "is not a user id",
     "returned unexpected value for 'name'",
     "returned unexpected value for 'emails'",
-    "returned unexpected value for 'phoneNumbers'",
-    "returned unexpected value for 'addresses'",
 )
 
 

@@ -117,36 +117,41 @@ const ADDRESS: [Attribute; 7] = [
     attr("region", Kind::String, "State or region."),
     attr("postalCode", Kind::String, "Postal code."),
     attr("country", Kind::String, "Country."),
-    attr(
+    // Not stored: the parts are. Read-only, so a client's value is ignored (RFC 7644 §3.5.1).
+    read_only(attr(
         "formatted",
         Kind::String,
-        "The full address, as sent; not stored.",
-    ),
+        "The full address; not stored.",
+    )),
 ];
 
 const NAME: [Attribute; 4] = [
-    attr(
+    read_only(attr(
         "formatted",
         Kind::String,
         "The full name, built from its parts.",
-    ),
+    )),
     attr("familyName", Kind::String, "Last name."),
     attr("givenName", Kind::String, "First name."),
     attr("middleName", Kind::String, "Middle name."),
 ];
 
-const MEMBER_REF: [Attribute; 3] = [
+const MEMBER_REF: [Attribute; 4] = [
     case_exact(attr(
         "value",
         Kind::String,
-        "The id of the member or group.",
+        "The id of the member (a user).",
     )),
-    case_exact(attr(
-        "$ref",
-        Kind::Reference,
-        "The URI of the member or group.",
-    )),
-    attr("display", Kind::String, "Its display name."),
+    refers_to(
+        case_exact(attr("$ref", Kind::Reference, "The member's URI.")),
+        &["User"],
+    ),
+    // Roster derives members from user ids; a display name sent with one is not kept.
+    read_only(attr("display", Kind::String, "Its display name.")),
+    one_of(
+        attr("type", Kind::String, "The kind of member: always User."),
+        &["User"],
+    ),
 ];
 
 const GROUP_REF: [Attribute; 3] = [
