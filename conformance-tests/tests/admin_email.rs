@@ -285,6 +285,68 @@ fn without_smtp_mail_is_written_to_files_and_the_link_sets_the_password_once() {
     assert_eq!(stored["activated"], false);
 }
 
+// The email's link opens a page with a form; the form sets the password once, under the same
+// policy as the API, and says what is wrong when it refuses.
+#[test]
+fn the_link_opens_a_page_that_sets_the_password() {
+    let server = AdminServer::start();
+    let bob = server
+        .create_user(json!({"username": "bob", "email": "bob@corp.example", "state": "STAGED"}));
+    assert_eq!(activate(&server, &bob, json!({})).0, 200);
+    let token = token_in_eml(&server, "bob@corp.example");
+    let http = conformance_tests::client();
+    let page = http
+        .get(server.server.url(&format!("/set-password?token={token}")))
+        .send()
+        .expect("open the link");
+    assert_eq!(page.status().as_u16(), 200);
+    assert_eq!(
+        page.headers()["cache-control"].to_str().expect("header"),
+        "no-store"
+    );
+    let html = page.text().expect("html");
+    assert!(
+        html.contains(&format!("name=\"token\" value=\"{token}\"")),
+        "{html}"
+    );
+    assert!(html.contains("type=\"password\""), "{html}");
+
+    let submit = |password: &str, confirm: &str| {
+        let response = http
+            .post(server.server.url("/set-password"))
+            .form(&[
+                ("token", token.as_str()),
+                ("password", password),
+                ("confirm", confirm),
+            ])
+            .send()
+            .expect("submit");
+        (response.status().as_u16(), response.text().expect("html"))
+    };
+    let audit = server.audit_count();
+    let (status, html) = submit("Chosen-by-Bob-1", "Chosen-by-Bob-2");
+    assert_eq!(status, 400);
+    assert!(html.contains("differ"), "{html}");
+    let (status, html) = submit("weak", "weak");
+    assert_eq!(status, 400);
+    assert!(html.contains("at least 12"), "{html}");
+    assert_eq!(server.audit_count(), audit, "refusals change nothing");
+
+    let (status, html) = submit("Chosen-by-Bob-1", "Chosen-by-Bob-1");
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("password is set"), "{html}");
+    let (_, stored) = server.get(&format!("/api/systemusers/{}", id(&bob)));
+    assert_eq!(stored["activated"], true);
+    let (status, _) = submit("Chosen-by-Bob-3", "Chosen-by-Bob-3");
+    assert_eq!(status, 400, "the link works once");
+
+    let no_token = http
+        .get(server.server.url("/set-password"))
+        .send()
+        .expect("open");
+    assert_eq!(no_token.status().as_u16(), 400);
+}
+
 // 8, 54: a reset request mails an active user a link, mails a staged user nothing (recorded),
 // refuses a suspended user with 403 and changes nothing; an unknown name looks like success.
 #[test]

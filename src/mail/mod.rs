@@ -144,8 +144,7 @@ impl Mailer {
         let link = email
             .link_token
             .as_deref()
-            // TODO(#4): serve an HTML page at /set-password; until then the token is used
-            // with POST /api/password/set.
+            // The page at /set-password asks for the new password (see http::admin).
             .map(|token| format!("{}/set-password?token={token}", self.base_url));
         let message = message::build(
             &self.from,

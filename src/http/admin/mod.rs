@@ -9,6 +9,7 @@ mod insights;
 mod list_query;
 mod organizations;
 mod password_link;
+mod set_password_page;
 mod systemusers;
 
 use actix_web::{HttpRequest, web};
@@ -75,6 +76,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(organizations::update)),
     )
     .service(resource("/insights/directory/v1/events").route(web::post().to(insights::events)))
+    .service(
+        web::resource("/set-password")
+            .app_data(web::FormConfig::default().limit(16 * 1024))
+            .route(web::get().to(set_password_page::show))
+            .route(web::post().to(set_password_page::submit)),
+    )
     .service(resource("/api/password/set").route(web::post().to(password_link::set)))
     .service(
         resource("/api/password/reset-request").route(web::post().to(password_link::reset_request)),

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{AdminSettings, blocking};
+use crate::domain::User;
 use crate::http::AppState;
 use crate::http::api_error::ApiError;
 use crate::service::passwords::{hash_password, request_password_reset, set_password_with_token};
@@ -26,13 +27,24 @@ pub async fn set(
     body: web::Json<SetPassword>,
 ) -> Result<HttpResponse, ApiError> {
     let SetPassword { token, password } = body.into_inner();
+    let user = set_with_token(&state, &settings, token, password).await?;
+    Ok(HttpResponse::Ok().json(json!({ "_id": user.id.to_string(), "activated": true })))
+}
+
+/// Checks the password against the policy and sets it with a one-time token: the JSON
+/// endpoint and the set-password page both come here.
+pub(super) async fn set_with_token(
+    state: &AppState,
+    settings: &AdminSettings,
+    token: String,
+    password: String,
+) -> Result<User, ApiError> {
     let policy = settings.password_policy.clone();
     let hash = blocking(move || hash_password(&policy, &password)).await?;
-    let user = state
+    Ok(state
         .store
         .run(move |conn| set_password_with_token(conn, &token, hash, Utc::now()))
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({ "_id": user.id.to_string(), "activated": true })))
+        .await?)
 }
 
 #[derive(Deserialize)]
