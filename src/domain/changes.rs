@@ -17,7 +17,7 @@ pub struct FieldChange {
 
 /// The fields an administrator or identity provider edits, under JumpCloud's names. State,
 /// version and timestamps are recorded by their own events, not as profile changes.
-fn profile(user: &User) -> [(&'static str, Value); 21] {
+fn profile(user: &User) -> [(&'static str, Value); 25] {
     let text = |value: &Option<String>| json!(value);
     [
         ("username", json!(user.username.as_str())),
@@ -26,6 +26,10 @@ fn profile(user: &User) -> [(&'static str, Value); 21] {
             "alternateEmail",
             json!(user.alternate_email.as_ref().map(|e| e.as_str())),
         ),
+        ("emailType", json!(user.email_type)),
+        ("emailPrimary", json!(user.email_primary)),
+        ("alternateEmailType", json!(user.alternate_email_type)),
+        ("formattedName", text(&user.formatted_name)),
         ("firstname", text(&user.first_name)),
         ("middlename", text(&user.middle_name)),
         ("lastname", text(&user.last_name)),

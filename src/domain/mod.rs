@@ -21,4 +21,7 @@ pub use defaults::{CreationMethod, DefaultState, StateDefaults};
 pub use group::{Group, GroupName};
 pub use ids::{AuditEventId, GroupId, IntegrationId, ResourceId, ScheduleId, UserId};
 pub use lifecycle::{LifecycleError, LifecycleState, StateSource, Transition, Trigger};
-pub use user::{Address, Email, PasswordStatus, PhoneNumber, User, UserName};
+pub use user::{
+    Address, DEFAULT_ALTERNATE_EMAIL_TYPE, DEFAULT_EMAIL_TYPE, Email, PasswordStatus, PhoneNumber,
+    User, UserName,
+};

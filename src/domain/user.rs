@@ -195,13 +195,26 @@ impl PasswordStatus {
 /// Where a user record came from (`admin`, `scim:<integration>`, `import:csv`, `bulk:<source>`).
 pub type CreationSource = String;
 
+/// The label of a user's email address when nobody gave it one.
+pub const DEFAULT_EMAIL_TYPE: &str = "work";
+/// The label of a user's alternate email address when nobody gave it one.
+pub const DEFAULT_ALTERNATE_EMAIL_TYPE: &str = "other";
+
 /// A user of the directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
     pub username: UserName,
     pub email: Email,
+    /// The label an identity provider gave the address (SCIM `emails[].type`): `work` unless told.
+    pub email_type: String,
+    /// False only when an identity provider sent the address without marking it primary.
+    pub email_primary: bool,
     pub alternate_email: Option<Email>,
+    /// The label of the alternate address: `other` unless told.
+    pub alternate_email_type: String,
+    /// The full name as an identity provider spelled it (SCIM `name.formatted`), if it did.
+    pub formatted_name: Option<String>,
     pub first_name: Option<String>,
     pub middle_name: Option<String>,
     pub last_name: Option<String>,
@@ -246,7 +259,11 @@ impl User {
             id: UserId::generate(),
             username,
             email,
+            email_type: DEFAULT_EMAIL_TYPE.into(),
+            email_primary: true,
             alternate_email: None,
+            alternate_email_type: DEFAULT_ALTERNATE_EMAIL_TYPE.into(),
+            formatted_name: None,
             first_name: None,
             middle_name: None,
             last_name: None,

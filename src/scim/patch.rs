@@ -417,6 +417,9 @@ fn set_attribute(
     let object = container(resource, target.extension);
     let key = key_of(object, attribute.name).unwrap_or_else(|| attribute.name.to_owned());
     match op {
+        Op::Remove if sub.is_none() && attribute.required => Err(ScimError::invalid_value(
+            format!("{path} is required and cannot be removed; replace it instead"),
+        )),
         Op::Remove => {
             match (sub, value, object.get_mut(&key)) {
                 (None, Some(Value::Array(remove)), Some(Value::Array(items)))

@@ -126,11 +126,11 @@ const ADDRESS: [Attribute; 7] = [
 ];
 
 const NAME: [Attribute; 4] = [
-    read_only(attr(
+    attr(
         "formatted",
         Kind::String,
-        "The full name, built from its parts.",
-    )),
+        "The full name; built from its parts when none was given.",
+    ),
     attr("familyName", Kind::String, "Last name."),
     attr("givenName", Kind::String, "First name."),
     attr("middleName", Kind::String, "Middle name."),
@@ -183,16 +183,26 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
         Kind::String,
         "Employee type, such as Contractor or Employee.",
     ),
-    attr(
-        "active",
-        Kind::Boolean,
-        "True exactly when the lifecycle state is ACTIVATED. false suspends an active user; \
-         true activates within the integration's policy.",
-    ),
+    // Required so that it cannot be removed: the state it stands for always exists. A create
+    // without it takes the default state and a replace without it keeps the state.
+    Attribute {
+        required: true,
+        ..attr(
+            "active",
+            Kind::Boolean,
+            "True exactly when the lifecycle state is ACTIVATED. false suspends an active user; \
+             true activates within the integration's policy.",
+        )
+    },
     Attribute {
         mutability: Mutability::WriteOnly,
         returned: Returned::Never,
-        ..attr("password", Kind::String, "Accepted and not stored yet.")
+        ..attr(
+            "password",
+            Kind::String,
+            "Kept only as an Argon2id hash; pushed to directories once the user is active. The \
+             identity provider's password policy governs it.",
+        )
     },
     multi(
         attr(
@@ -250,15 +260,17 @@ pub const ENTERPRISE_ATTRIBUTES: &[Attribute] = &[
 
 /// Roster's lifecycle extension (DESIGN.md §6).
 pub const ROSTER_ATTRIBUTES: &[Attribute] = &[
-    one_of(
+    // Read-only because the state changes only through `active`, under the integration's
+    // policy; a create may still choose it (DESIGN.md §2), see KNOWN_DEVIATIONS.md.
+    read_only(one_of(
         case_exact(attr(
             "state",
             Kind::String,
-            "STAGED, ACTIVATED or SUSPENDED. On create it beats the default state and active; on \
-         update a different state is a request to change it, under the same rules as active.",
+            "STAGED, ACTIVATED or SUSPENDED. Sent on create, it beats the default state and \
+             active; afterwards the state follows active.",
         )),
         &["STAGED", "ACTIVATED", "SUSPENDED"],
-    ),
+    )),
     read_only(attr(
         "stateChangedAt",
         Kind::DateTime,
@@ -269,16 +281,19 @@ pub const ROSTER_ATTRIBUTES: &[Attribute] = &[
         Kind::String,
         "PENDING until a password is set, then SET, or EXPIRED when a new one must be chosen.",
     ))),
-    attr(
+    // Set through `emails`, the standard place for a second address.
+    read_only(attr(
         "alternateEmail",
         Kind::String,
-        "A second address, also shown as the emails entry of type other.",
-    ),
-    attr(
+        "The second address: the emails entry that is not primary.",
+    )),
+    // An account that can never be suspended is an administrator's decision, not an identity
+    // provider's: only the admin API and the command line set it.
+    read_only(attr(
         "sambaServiceUser",
         Kind::Boolean,
         "The directory's Samba service account; never suspended.",
-    ),
+    )),
     read_only(multi(
         attr(
             "scheduledStateChanges",

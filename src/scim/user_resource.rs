@@ -6,7 +6,11 @@ use serde_json::{Map, Value, json};
 use super::ScimError;
 use super::projection::key_of;
 use super::schema::{ENTERPRISE_SCHEMA, ROSTER_SCHEMA, USER_SCHEMA};
-use crate::domain::{Address, Email, LifecycleState, PhoneNumber, User, UserName};
+use crate::domain::schedule::Schedule;
+use crate::domain::{
+    Address, DEFAULT_ALTERNATE_EMAIL_TYPE, DEFAULT_EMAIL_TYPE, Email, LifecycleState, PhoneNumber,
+    User, UserName,
+};
 use crate::service::scim_users::StateRequest;
 
 /// The domain of the stand-in address a user created without any email gets (RFC 2606 reserves
@@ -18,6 +22,39 @@ pub const NO_EMAIL_DOMAIN: &str = "no-email.roster.invalid";
 pub struct GroupRef {
     pub id: String,
     pub display: String,
+}
+
+/// What a user resource shows besides the user's own row: its groups and its pending scheduled
+/// state changes, soonest first.
+#[derive(Debug, Clone, Default)]
+pub struct Related {
+    pub groups: Vec<GroupRef>,
+    pub scheduled: Vec<Schedule>,
+}
+
+/// Whether a resource creates the user or replaces an existing one's profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Create,
+    Update,
+}
+
+/// A password sent in a resource (Okta's password sync), still in clear text: the caller hashes
+/// it. Debug never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SentPassword(pub String);
+
+impl std::fmt::Debug for SentPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SentPassword(<redacted>)")
+    }
+}
+
+/// What a resource asks for beyond the profile itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requested {
+    pub state: StateRequest,
+    pub password: Option<SentPassword>,
 }
 
 fn time(at: chrono::DateTime<chrono::Utc>) -> String {
@@ -32,6 +69,15 @@ fn password_status(user: &User) -> &'static str {
     }
 }
 
+/// The full name made of the parts, when there are any.
+fn built_name(user: &User) -> Option<String> {
+    let parts: Vec<&str> = [&user.first_name, &user.middle_name, &user.last_name]
+        .into_iter()
+        .filter_map(|part| part.as_deref())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
 /// Inserts `value` under `key` unless it is absent.
 fn put(object: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
     if let Some(value) = value {
@@ -40,7 +86,7 @@ fn put(object: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value
 }
 
 /// The full resource, as every read returns it before projection.
-pub fn to_json(user: &User, groups: &[GroupRef], base: &str) -> Value {
+pub fn to_json(user: &User, related: &Related, base: &str) -> Value {
     let mut resource = Map::new();
     resource.insert(
         "schemas".into(),
@@ -53,13 +99,12 @@ pub fn to_json(user: &User, groups: &[GroupRef], base: &str) -> Value {
     put(&mut name, "givenName", user.first_name.clone());
     put(&mut name, "middleName", user.middle_name.clone());
     put(&mut name, "familyName", user.last_name.clone());
-    let formatted: Vec<&str> = [&user.first_name, &user.middle_name, &user.last_name]
-        .into_iter()
-        .filter_map(|part| part.as_deref())
-        .collect();
-    if !formatted.is_empty() {
-        name.insert("formatted".into(), json!(formatted.join(" ")));
-    }
+    // The full name as the identity provider spelled it, else one built from the parts.
+    put(
+        &mut name,
+        "formatted",
+        user.formatted_name.clone().or_else(|| built_name(user)),
+    );
     if !name.is_empty() {
         resource.insert("name".into(), Value::Object(name));
     }
@@ -76,10 +121,12 @@ pub fn to_json(user: &User, groups: &[GroupRef], base: &str) -> Value {
         .as_str()
         .ends_with(&format!("@{NO_EMAIL_DOMAIN}"))
     {
-        emails.push(json!({"value": user.email.as_str(), "type": "work", "primary": true}));
+        emails.push(json!({"value": user.email.as_str(), "type": user.email_type, "primary": user.email_primary}));
     }
     if let Some(alternate) = &user.alternate_email {
-        emails.push(json!({"value": alternate.as_str(), "type": "other", "primary": false}));
+        emails.push(
+            json!({"value": alternate.as_str(), "type": user.alternate_email_type, "primary": false}),
+        );
     }
     if !emails.is_empty() {
         resource.insert("emails".into(), Value::Array(emails));
@@ -95,8 +142,9 @@ pub fn to_json(user: &User, groups: &[GroupRef], base: &str) -> Value {
     if !user.addresses.is_empty() {
         resource.insert("addresses".into(), json!(user.addresses));
     }
-    if !groups.is_empty() {
-        let groups: Vec<Value> = groups
+    if !related.groups.is_empty() {
+        let groups: Vec<Value> = related
+            .groups
             .iter()
             .map(|group| json!({"value": group.id, "display": group.display, "$ref": format!("{base}/Groups/{}", group.id)}))
             .collect();
@@ -117,7 +165,9 @@ pub fn to_json(user: &User, groups: &[GroupRef], base: &str) -> Value {
             json!({"value": manager.to_string(), "$ref": format!("{base}/Users/{manager}")}),
         );
     }
-    resource.insert(ENTERPRISE_SCHEMA.into(), Value::Object(enterprise));
+    if !enterprise.is_empty() {
+        resource.insert(ENTERPRISE_SCHEMA.into(), Value::Object(enterprise));
+    }
     let mut roster = Map::new();
     roster.insert("state".into(), json!(user.state.as_str()));
     roster.insert("stateChangedAt".into(), json!(time(user.state_changed_at)));
@@ -128,8 +178,12 @@ pub fn to_json(user: &User, groups: &[GroupRef], base: &str) -> Value {
         user.alternate_email.as_ref().map(|e| e.as_str().to_owned()),
     );
     roster.insert("sambaServiceUser".into(), json!(user.samba_service_user));
-    // TODO(#4): list the user's pending scheduled state changes once schedules are on main.
-    roster.insert("scheduledStateChanges".into(), json!([]));
+    let scheduled: Vec<Value> = related
+        .scheduled
+        .iter()
+        .map(|change| json!({"state": change.target.as_str(), "runAt": time(change.run_at)}))
+        .collect();
+    roster.insert("scheduledStateChanges".into(), Value::Array(scheduled));
     resource.insert(ROSTER_SCHEMA.into(), Value::Object(roster));
     resource.insert(
         "meta".into(),
@@ -208,9 +262,15 @@ pub fn extension<'a>(
 }
 
 /// Replaces `user`'s profile with the resource's attributes (PUT semantics: a read-write
-/// attribute left out is cleared) and returns what the resource asks of the state. Read-only
-/// attributes (`id`, `meta`, `groups`, ...) are ignored, as RFC 7644 §3.5.1 allows.
-pub fn apply(resource: &Map<String, Value>, user: &mut User) -> Result<StateRequest, ScimError> {
+/// attribute left out is cleared) and returns what the resource asks of the state and the
+/// password. Read-only attributes (`id`, `meta`, `groups`, the Roster extension's
+/// `alternateEmail`, ...) are ignored, as RFC 7644 §3.5.1 allows, with one exception: on
+/// create the extension's `state` chooses the initial state (DESIGN.md §2).
+pub fn apply(
+    resource: &Map<String, Value>,
+    user: &mut User,
+    purpose: Purpose,
+) -> Result<Requested, ScimError> {
     let user_name = string(resource, "userName", "userName")?
         .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
     user.username = UserName::parse(&user_name)
@@ -223,12 +283,18 @@ pub fn apply(resource: &Map<String, Value>, user: &mut User) -> Result<StateRequ
     user.first_name = part("givenName")?;
     user.middle_name = part("middleName")?;
     user.last_name = part("familyName")?;
+    // Only a spelling that differs from the built one is kept: a client echoing the resource
+    // back must not turn the built name into a stored one.
+    user.formatted_name =
+        part("formatted")?.filter(|formatted| Some(formatted) != built_name(user).as_ref());
     user.display_name = string(resource, "displayName", "displayName")?;
     user.job_title = string(resource, "title", "title")?;
     user.employee_type = string(resource, "userType", "userType")?;
 
-    let mut primary = None;
-    let mut other = None;
+    // Roster keeps two addresses: the primary one (else the first labelled work, else the
+    // first) and one other; each keeps the label it was sent with.
+    let mut primary: Option<(String, String, bool)> = None;
+    let mut other: Option<(String, String, bool)> = None;
     for (index, item) in array(field(resource, "emails"), "emails")?
         .iter()
         .enumerate()
@@ -244,29 +310,48 @@ pub fn apply(resource: &Map<String, Value>, user: &mut User) -> Result<StateRequ
             .map(|p| boolean(p, &format!("{path}.primary")))
             .transpose()?
             .unwrap_or(false);
-        let kind = string(item, "type", &format!("{path}.type"))?
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if primary.is_none() && (is_primary || kind == "work") {
-            primary = Some(value);
+        let kind = string(item, "type", &format!("{path}.type"))?;
+        let is_work = kind
+            .as_deref()
+            .is_some_and(|kind| kind.eq_ignore_ascii_case(DEFAULT_EMAIL_TYPE));
+        if primary.is_none() && (is_primary || is_work) {
+            let kind = kind.unwrap_or_else(|| DEFAULT_EMAIL_TYPE.into());
+            primary = Some((value, kind, is_primary));
         } else if other.is_none() {
-            other = Some(value);
+            let kind = kind.unwrap_or_else(|| DEFAULT_ALTERNATE_EMAIL_TYPE.into());
+            other = Some((value, kind, is_primary));
         }
     }
-    // One address only: it is the work address, whatever its label.
+    // One address only: it is the main address, whatever its label.
     if primary.is_none() {
         primary = other.take();
     }
-    let email = match primary {
+    let (email, email_type, email_primary) = match primary {
         Some(email) => email,
         // A userName that is an address serves when no emails were sent (Okta's default).
-        None if Email::parse("emails", &user_name).is_ok() => user_name.clone(),
+        None if Email::parse("emails", &user_name).is_ok() => {
+            (user_name.clone(), DEFAULT_EMAIL_TYPE.into(), true)
+        }
         // TODO(#3): make the email optional in the user record; until then a user sent
         // without one gets an address in the reserved .invalid domain, hidden from SCIM.
-        None => format!("{}@{NO_EMAIL_DOMAIN}", user.id),
+        None => (
+            format!("{}@{NO_EMAIL_DOMAIN}", user.id),
+            DEFAULT_EMAIL_TYPE.into(),
+            true,
+        ),
     };
     user.email =
         Email::parse("emails", &email).map_err(|e| ScimError::invalid_value(e.to_string()))?;
+    user.email_type = email_type;
+    user.email_primary = email_primary;
+    user.alternate_email = other
+        .as_ref()
+        .map(|(text, _, _)| {
+            Email::parse("emails", text).map_err(|e| ScimError::invalid_value(e.to_string()))
+        })
+        .transpose()?;
+    user.alternate_email_type =
+        other.map_or_else(|| DEFAULT_ALTERNATE_EMAIL_TYPE.into(), |(_, kind, _)| kind);
 
     let mut phones = Vec::new();
     for (index, item) in array(field(resource, "phoneNumbers"), "phoneNumbers")?
@@ -332,38 +417,31 @@ pub fn apply(resource: &Map<String, Value>, user: &mut User) -> Result<StateRequ
     };
 
     let roster = extension(resource, ROSTER_SCHEMA)?;
-    if let Some(alternate) = roster
-        .map(|r| string(r, "alternateEmail", "alternateEmail"))
-        .transpose()?
-        .flatten()
-    {
-        other = Some(alternate);
-    }
-    user.alternate_email = other
-        .map(|text| {
-            Email::parse("alternateEmail", &text)
-                .map_err(|e| ScimError::invalid_value(e.to_string()))
-        })
-        .transpose()?;
-    if let Some(flag) = roster.and_then(|r| field(r, "sambaServiceUser")) {
-        user.samba_service_user = boolean(flag, "sambaServiceUser")?;
-    }
-    let state = roster
-        .and_then(|r| field(r, "state"))
-        .map(|value| {
+    let state = match (purpose, roster.and_then(|r| field(r, "state"))) {
+        (Purpose::Create, Some(value)) => Some(
             value
                 .as_str()
                 .and_then(|text| text.to_ascii_uppercase().parse::<LifecycleState>().ok())
                 .ok_or_else(|| {
                     ScimError::invalid_value("state must be STAGED, ACTIVATED or SUSPENDED")
-                })
-        })
-        .transpose()?;
+                })?,
+        ),
+        // Read-only after creation: changes go through `active`, under the integration's policy.
+        (Purpose::Update, _) | (Purpose::Create, None) => None,
+    };
     let active = field(resource, "active")
         .map(|value| boolean(value, "active"))
         .transpose()?;
-    // TODO(#3): store a password sent by the IdP (Okta password sync) once hashing exists.
-    Ok(StateRequest { active, state })
+    let password = match field(resource, "password") {
+        None => None,
+        Some(Value::String(text)) if text.is_empty() => None,
+        Some(Value::String(text)) => Some(SentPassword(text.clone())),
+        Some(_) => return Err(ScimError::invalid_value("password must be a string")),
+    };
+    Ok(Requested {
+        state: StateRequest { active, state },
+        password,
+    })
 }
 
 fn manager_id(id: &str) -> Result<crate::domain::UserId, ScimError> {

@@ -2,6 +2,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
+use std::collections::HashMap;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde_json::{Map, Value};
@@ -14,13 +16,14 @@ use super::schema::{
     ENTERPRISE_ATTRIBUTES, ENTERPRISE_SCHEMA, ROSTER_ATTRIBUTES, ROSTER_SCHEMA, USER_ATTRIBUTES,
     USER_SCHEMA,
 };
-use super::user_resource::{self, GroupRef};
+use super::user_resource::{self, GroupRef, Purpose, Related, Requested, SentPassword};
 use super::{CONTENT_TYPE, ScimCaller, ScimError, base_url, etag, limits};
 use crate::domain::{Email, LifecycleState, StateSource, User, UserId, UserName};
 use crate::http::AppState;
 use crate::service::ServiceError;
+use crate::service::passwords::{PasswordHash, hash_synced_password};
 use crate::service::scim_users::{self, Deleted, StateRequest};
-use crate::store::{DbConnection, groups, scim_query, users};
+use crate::store::{DbConnection, groups, schedules, scim_query, users};
 
 /// The User resource's schemas, for PATCH.
 pub const USER_RESOURCE: ResourceSchema = ResourceSchema {
@@ -57,17 +60,44 @@ pub fn tags_match(header: Option<&str>, version: i64) -> bool {
         .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == wanted)
 }
 
-fn groups_of(conn: &mut DbConnection, id: UserId) -> Result<Vec<GroupRef>, ScimError> {
-    let mut refs = Vec::new();
-    for group_id in groups::groups_of_user(conn, id)? {
-        if let Some(group) = groups::find(conn, group_id)? {
-            refs.push(GroupRef {
-                id: group_id.to_string(),
-                display: group.display_name.to_string(),
-            });
+/// The groups and pending schedules of each user, in the order given, with two queries
+/// whatever the number of users.
+fn related_of(
+    conn: &mut DbConnection,
+    users: &[&User],
+    with_groups: bool,
+) -> Result<Vec<Related>, ScimError> {
+    let ids: Vec<UserId> = users.iter().map(|user| user.id).collect();
+    let mut related: HashMap<UserId, Related> = HashMap::new();
+    if with_groups {
+        for membership in groups::memberships_of_users(conn, &ids)? {
+            related
+                .entry(membership.user)
+                .or_default()
+                .groups
+                .push(GroupRef {
+                    id: membership.group.to_string(),
+                    display: membership.display_name,
+                });
         }
     }
-    Ok(refs)
+    for change in schedules::for_users(conn, &ids)? {
+        related
+            .entry(change.user_id)
+            .or_default()
+            .scheduled
+            .push(change);
+    }
+    Ok(ids
+        .iter()
+        .map(|id| related.remove(id).unwrap_or_default())
+        .collect())
+}
+
+/// The user as a resource, before projection.
+fn full_resource(conn: &mut DbConnection, user: &User, base: &str) -> Result<Value, ScimError> {
+    let related = related_of(conn, &[user], true)?.pop().unwrap_or_default();
+    Ok(user_resource::to_json(user, &related, base))
 }
 
 fn resource(
@@ -76,12 +106,10 @@ fn resource(
     projection: &Projection,
     base: &str,
 ) -> Result<Value, ScimError> {
-    let groups = if projection.excludes("groups") {
-        Vec::new()
-    } else {
-        groups_of(conn, user.id)?
-    };
-    Ok(projection.apply(user_resource::to_json(user, &groups, base)))
+    let related = related_of(conn, &[user], !projection.excludes("groups"))?
+        .pop()
+        .unwrap_or_default();
+    Ok(projection.apply(user_resource::to_json(user, &related, base)))
 }
 
 fn respond(status: StatusCode, user_version: i64, body: &Value) -> HttpResponse {
@@ -99,11 +127,16 @@ pub fn page(
 ) -> Result<(i64, Vec<Value>), ScimError> {
     let page =
         scim_query::search_users(conn, list.filter.as_ref(), list.sort.as_ref(), &list.window)?;
-    let resources = page
-        .items
+    let users: Vec<&User> = page.items.iter().collect();
+    let related = related_of(conn, &users, !list.projection.excludes("groups"))?;
+    let resources = users
         .iter()
-        .map(|user| resource(conn, user, &list.projection, base))
-        .collect::<Result<_, _>>()?;
+        .zip(&related)
+        .map(|(user, related)| {
+            list.projection
+                .apply(user_resource::to_json(user, related, base))
+        })
+        .collect();
     Ok((page.total, resources))
 }
 
@@ -182,6 +215,13 @@ pub async fn get(
     Ok(respond(StatusCode::OK, version, &body))
 }
 
+/// Hashes a password the identity provider sent, if any.
+fn hash_sent(password: Option<SentPassword>) -> Result<Option<PasswordHash>, ScimError> {
+    password
+        .map(|SentPassword(clear)| hash_synced_password(&clear).map_err(ScimError::from))
+        .transpose()
+}
+
 pub async fn create(
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -208,8 +248,10 @@ pub async fn create(
                 String::new(),
                 now,
             );
-            let state_request = user_resource::apply(&resource_json, &mut user)?;
-            let user = scim_users::create(conn, user, state_request, &integration, now)?;
+            let requested = user_resource::apply(&resource_json, &mut user, Purpose::Create)?;
+            let password = hash_sent(requested.password)?;
+            let user =
+                scim_users::create(conn, user, requested.state, password, &integration, now)?;
             let body = resource(conn, &user, &projection, &base)?;
             Ok::<_, ScimError>((user, body))
         })
@@ -233,9 +275,7 @@ async fn write(
     state: &AppState,
     caller: &ScimCaller,
     id: UserId,
-    change: impl Fn(&Map<String, Value>, &User) -> Result<(User, StateRequest), ScimError>
-    + Send
-    + 'static,
+    change: impl Fn(&Map<String, Value>, &User) -> Result<(User, Requested), ScimError> + Send + 'static,
 ) -> Result<HttpResponse, ScimError> {
     caller.require_write()?;
     let projection = projection_of(request)?;
@@ -252,17 +292,16 @@ async fn write(
                 if !tags_match(if_match_header.as_deref(), current.version) {
                     return Err(ScimError::precondition_failed());
                 }
-                let groups = groups_of(conn, id)?;
-                let before = user_resource::to_json(&current, &groups, &base);
+                let before = full_resource(conn, &current, &base)?;
                 let before = before.as_object().cloned().unwrap_or_default();
-                let (wanted, mut state_request) = change(&before, &current)?;
-                // A state equal to the current one asks for nothing (clients echo resources).
-                state_request.state = state_request.state.filter(|s| *s != current.state);
+                let (wanted, requested) = change(&before, &current)?;
+                let password = hash_sent(requested.password)?;
                 let result = scim_users::update(
                     conn,
                     id,
                     Some(current.version),
-                    state_request,
+                    requested.state.active,
+                    password,
                     &integration,
                     Utc::now(),
                     |user| {
@@ -296,8 +335,8 @@ pub async fn replace(
     let resource_json = body.as_object().cloned().unwrap_or_default();
     write(&request, &state, &caller, id, move |_, current| {
         let mut wanted = current.clone();
-        let state_request = user_resource::apply(&resource_json, &mut wanted)?;
-        Ok((wanted, state_request))
+        let requested = user_resource::apply(&resource_json, &mut wanted, Purpose::Update)?;
+        Ok((wanted, requested))
     })
     .await
 }
@@ -317,15 +356,21 @@ pub async fn patch(
         let mut after = before.clone();
         patch::apply(&mut after, &operations, &USER_RESOURCE, &limits)?;
         let mut wanted = current.clone();
-        let parsed = user_resource::apply(&after, &mut wanted)?;
-        let was = user_resource::apply(before, &mut current.clone())?;
-        // Only what the operations changed is a request: the resource always shows `active`
-        // and `state`, and repeating them asks for nothing.
-        let state_request = StateRequest {
-            active: parsed.active.filter(|active| Some(*active) != was.active),
-            state: parsed.state.filter(|state| Some(*state) != was.state),
+        let parsed = user_resource::apply(&after, &mut wanted, Purpose::Update)?;
+        let was = user_resource::apply(before, &mut current.clone(), Purpose::Update)?;
+        // Only what the operations changed is a request: the resource always shows `active`,
+        // and repeating it asks for nothing.
+        let requested = Requested {
+            state: StateRequest {
+                active: parsed
+                    .state
+                    .active
+                    .filter(|active| Some(*active) != was.state.active),
+                state: None,
+            },
+            password: parsed.password,
         };
-        Ok((wanted, state_request))
+        Ok((wanted, requested))
     })
     .await
 }

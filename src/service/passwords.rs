@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::ServiceError;
 use super::users::Actor;
 use crate::domain::audit::{AuditResource, EventType, Initiator, InitiatorKind, NewAuditEvent};
-use crate::domain::password::PasswordPolicy;
+use crate::domain::password::{MAX_PASSWORD_LEN, PasswordPolicy};
 use crate::domain::user::InvalidField;
 use crate::domain::{LifecycleState, User, UserId};
 use crate::store::users::{UserChange, apply_user_change};
@@ -40,6 +40,25 @@ impl std::fmt::Debug for PasswordHash {
 /// 19 MiB, 2 passes, 1 lane). CPU-heavy: call it off the async runtime (`web::block`).
 pub fn hash_password(policy: &PasswordPolicy, clear: &str) -> Result<PasswordHash, ServiceError> {
     policy.check(clear)?;
+    argon2id(clear)
+}
+
+/// Hashes a password an identity provider synced (Okta's password sync). The identity
+/// provider's own policy governed it when the person chose it, and refusing it here would
+/// break provisioning for that person, so only its length is bounded.
+pub fn hash_synced_password(clear: &str) -> Result<PasswordHash, ServiceError> {
+    let length = clear.chars().count();
+    if length == 0 || length > MAX_PASSWORD_LEN {
+        return Err(InvalidField::new(
+            "password",
+            format!("must have between 1 and {MAX_PASSWORD_LEN} characters"),
+        )
+        .into());
+    }
+    argon2id(clear)
+}
+
+fn argon2id(clear: &str) -> Result<PasswordHash, ServiceError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt)
         .map_err(|error| StoreError::Unavailable(format!("no system randomness: {error}")))?;
@@ -67,9 +86,18 @@ pub fn apply_password(user: &mut User, hash: PasswordHash, expired: bool, now: D
     user.password.set_at = Some(now);
 }
 
+/// Who set a password, as the `set_by` of its event: an identity provider syncing it, or an
+/// administrator (through the API or the command line).
+fn set_by(actor: &Actor) -> &'static str {
+    match actor.initiator.kind {
+        InitiatorKind::Scim => "scim",
+        _ => "admin",
+    }
+}
+
 /// The `user_password_set` event for a user created with a password.
 pub fn password_set_event(actor: &Actor, user: &User) -> NewAuditEvent {
-    password_event(&actor.initiator, user, "admin")
+    password_event(&actor.initiator, user, set_by(actor))
 }
 
 /// Sets a user's password (a staged user's too: it is stored and only used once the user is
@@ -87,7 +115,7 @@ pub fn set_password(
         apply_password(&mut user, hash, expired, now);
         user.updated_at = now;
         user.version += 1;
-        let event = password_event(&actor.initiator, &user, "admin");
+        let event = password_event(&actor.initiator, &user, set_by(actor));
         apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
         // Directories get the new hash (held back while the user is suspended).
         super::provisioning::enqueue_for_user(conn, id, now)?;

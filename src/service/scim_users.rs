@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::ServiceError;
+use super::passwords::{PasswordHash, apply_password, password_set_event, set_password};
 use super::users::{
     Actor, ManagerCascade, NewUser, StateChange, change_state, create_user, delete_user,
     update_user,
@@ -32,11 +33,13 @@ pub struct StateRequest {
 
 /// Creates a user pushed by an integration. The extension's `state` wins; otherwise
 /// `active: false` makes a suspended user; otherwise the organization's default for manual
-/// entry applies.
+/// entry applies. A password sent along is stored (recorded as `user_password_set`) and, like
+/// any password, reaches directories only once the user is active.
 pub fn create(
     conn: &mut DbConnection,
     user: User,
     request: StateRequest,
+    password: Option<PasswordHash>,
     integration: &Integration,
     now: DateTime<Utc>,
 ) -> Result<User, ServiceError> {
@@ -45,25 +48,39 @@ pub fn create(
         .or((request.active == Some(false)).then_some(LifecycleState::Suspended));
     let mut user = user;
     user.creation_source = format!("scim:{}", integration.name);
-    create_user(
-        conn,
-        NewUser {
-            user,
-            requested_state,
-            method: CreationMethod::Scim,
-        },
-        &scim_actor(integration),
-        now,
-    )
+    let with_password = password.is_some();
+    if let Some(hash) = password {
+        apply_password(&mut user, hash, false, now);
+    }
+    let actor = scim_actor(integration);
+    write_transaction(conn, |conn| {
+        let user = create_user(
+            conn,
+            NewUser {
+                user,
+                requested_state,
+                method: CreationMethod::Scim,
+            },
+            &actor,
+            now,
+        )?;
+        if with_password {
+            audit::append(conn, vec![password_set_event(&actor, &user)], now)?;
+        }
+        Ok(user)
+    })
 }
 
-/// Replaces a user's profile with `edit` and applies the state request; `expected_version`
-/// is an `If-Match`. Nothing is written when any step fails.
+/// Replaces a user's profile with `edit`, sets the password when one was sent (Okta's password
+/// sync) and maps `active` onto the state; `expected_version` is an `If-Match`. Nothing is
+/// written when any step fails.
+#[allow(clippy::too_many_arguments)]
 pub fn update(
     conn: &mut DbConnection,
     id: UserId,
     expected_version: Option<i64>,
-    request: StateRequest,
+    active: Option<bool>,
+    password: Option<PasswordHash>,
     integration: &Integration,
     now: DateTime<Utc>,
     edit: impl FnOnce(&mut User) -> Result<(), ServiceError>,
@@ -71,19 +88,10 @@ pub fn update(
     let actor = scim_actor(integration);
     write_transaction(conn, |conn| {
         let mut user = update_user(conn, id, expected_version, &actor, now, edit)?;
-        let wanted_active = match request.state {
-            Some(LifecycleState::Activated) => Some(true),
-            Some(LifecycleState::Suspended) => Some(false),
-            Some(LifecycleState::Staged) if user.state != LifecycleState::Staged => {
-                return Err(crate::domain::user::InvalidField::new(
-                    "state",
-                    "a user cannot be returned to STAGED; send active:false to suspend",
-                )
-                .into());
-            }
-            Some(LifecycleState::Staged) | None => request.active,
-        };
-        if let Some(active) = wanted_active {
+        if let Some(hash) = password {
+            user = set_password(conn, id, hash, user.password.expired, &actor, now)?;
+        }
+        if let Some(active) = active {
             user = apply_active(conn, user, active, integration, &actor, now)?;
         }
         Ok(user)

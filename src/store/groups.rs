@@ -119,6 +119,49 @@ pub fn members(conn: &mut DbConnection, id: GroupId) -> Result<Vec<UserId>, Stor
         .collect()
 }
 
+/// A group one of the users asked about belongs to, with the group's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub user: UserId,
+    pub group: GroupId,
+    pub display_name: String,
+}
+
+/// Every group membership of these users in one query, by user then group id (a page of SCIM
+/// users shows its groups without a query per user).
+pub fn memberships_of_users(
+    conn: &mut DbConnection,
+    users: &[UserId],
+) -> Result<Vec<Membership>, StoreError> {
+    let ids: Vec<String> = users.iter().map(UserId::to_string).collect();
+    let rows: Vec<(String, String, String)> = user_group_members::table
+        .inner_join(user_groups::table)
+        .filter(user_group_members::user_id.eq_any(ids))
+        .order((
+            user_group_members::user_id.asc(),
+            user_group_members::group_id.asc(),
+        ))
+        .select((
+            user_group_members::user_id,
+            user_group_members::group_id,
+            user_groups::display_name,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(user, group, display_name)| {
+            Ok(Membership {
+                user: user
+                    .parse()
+                    .map_err(|_| StoreError::corrupt(format!("member id {user}")))?,
+                group: group
+                    .parse()
+                    .map_err(|_| StoreError::corrupt(format!("group id {group}")))?,
+                display_name,
+            })
+        })
+        .collect()
+}
+
 /// The groups a user belongs to.
 pub fn groups_of_user(conn: &mut DbConnection, user: UserId) -> Result<Vec<GroupId>, StoreError> {
     let ids: Vec<String> = user_group_members::table

@@ -34,6 +34,10 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        formatted_name -> Nullable<Text>,
+        email_type -> Text,
+        alternate_email_type -> Text,
+        email_primary -> Bool,
     }
 }
 

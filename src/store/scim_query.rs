@@ -433,23 +433,24 @@ impl Side for user_groups::table {
     }
 }
 
-/// The two email slots of a user as SCIM shows them: the primary `work` address (`email`)
-/// and an `other` one (`alternate_email`).
+/// The two email slots of a user as SCIM shows them: the main address (`email`, with its
+/// label and primary flag) and an alternate one (`alternate_email`, never primary).
 struct EmailSlot {
-    kind: &'static str,
-    primary: bool,
+    kind: Column,
+    /// The column holding the primary flag; `None` for the slot that is never primary.
+    primary: Option<Column>,
     column: Column,
 }
 
 const EMAIL_SLOTS: [EmailSlot; 2] = [
     EmailSlot {
-        kind: "work",
-        primary: true,
+        kind: text("email_type", false, false),
+        primary: Some(Column::Bool("email_primary")),
         column: folded("email", false),
     },
     EmailSlot {
-        kind: "other",
-        primary: false,
+        kind: text("alternate_email_type", false, false),
+        primary: None,
         column: folded("alternate_email", true),
     },
 ];
@@ -494,34 +495,30 @@ fn slot_condition(
                 ("value", None) | ("type", None) | ("primary", None) => constant(true),
                 ("display", None) => constant(false),
                 ("value", Some((op, value))) => compare(slot.column, &sub_path, op, value)?,
-                ("type", Some((op, value))) => {
-                    let CompValue::Str(text) = value else {
-                        return Err(QueryError::InvalidFilter(format!(
-                            "{sub_path}: compare type with a string such as \"work\""
-                        )));
-                    };
-                    constant(text_matches(slot.kind, op, text)?)
-                }
-                ("primary", Some((op, value))) => {
-                    let wanted = match value {
-                        CompValue::True => true,
-                        CompValue::False => false,
-                        _ => {
-                            return Err(QueryError::InvalidFilter(format!(
-                                "{sub_path}: compare primary with true or false"
-                            )));
-                        }
-                    };
-                    match op {
-                        Op::Eq => constant(slot.primary == wanted),
-                        Op::Ne => constant(slot.primary != wanted),
-                        _ => {
-                            return Err(QueryError::InvalidFilter(format!(
-                                "{sub_path}: a boolean only takes eq, ne or pr"
-                            )));
+                ("type", Some((op, value))) => compare(slot.kind, &sub_path, op, value)?,
+                ("primary", Some((op, value))) => match slot.primary {
+                    Some(column) => compare(column, &sub_path, op, value)?,
+                    None => {
+                        let wanted = match value {
+                            CompValue::True => true,
+                            CompValue::False => false,
+                            _ => {
+                                return Err(QueryError::InvalidFilter(format!(
+                                    "{sub_path}: compare primary with true or false"
+                                )));
+                            }
+                        };
+                        match op {
+                            Op::Eq => constant(!wanted),
+                            Op::Ne => constant(wanted),
+                            _ => {
+                                return Err(QueryError::InvalidFilter(format!(
+                                    "{sub_path}: a boolean only takes eq, ne or pr"
+                                )));
+                            }
                         }
                     }
-                }
+                },
                 _ => {
                     return Err(QueryError::InvalidFilter(format!(
                         "{sub_path}: emails can be filtered on value, type and primary only"
@@ -529,22 +526,6 @@ fn slot_condition(
                 }
             }
         }
-    })
-}
-
-/// A fixed text compared case-insensitively in Rust (the `type` of an email slot).
-fn text_matches(actual: &str, op: Op, wanted: &str) -> Result<bool, QueryError> {
-    let (actual, wanted) = (actual.to_lowercase(), wanted.to_lowercase());
-    Ok(match op {
-        Op::Eq => actual == wanted,
-        Op::Ne => actual != wanted,
-        Op::Co => actual.contains(&wanted),
-        Op::Sw => actual.starts_with(&wanted),
-        Op::Ew => actual.ends_with(&wanted),
-        Op::Gt => actual > wanted,
-        Op::Ge => actual >= wanted,
-        Op::Lt => actual < wanted,
-        Op::Le => actual <= wanted,
     })
 }
 

@@ -43,6 +43,10 @@ pub(super) struct UserRow {
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
     version: i64,
+    formatted_name: Option<String>,
+    email_type: String,
+    alternate_email_type: String,
+    email_primary: bool,
 }
 
 impl UserRow {
@@ -79,6 +83,10 @@ impl UserRow {
             created_at: to_db(user.created_at),
             updated_at: to_db(user.updated_at),
             version: user.version,
+            formatted_name: user.formatted_name.clone(),
+            email_type: user.email_type.clone(),
+            alternate_email_type: user.alternate_email_type.clone(),
+            email_primary: user.email_primary,
         })
     }
 
@@ -93,6 +101,10 @@ impl UserRow {
             id: self.id.parse().map_err(|e| corrupt("id", &e))?,
             username: UserName::parse(&self.username).map_err(|e| corrupt("username", &e))?,
             email: email("email", &self.email)?,
+            email_type: self.email_type.clone(),
+            alternate_email_type: self.alternate_email_type.clone(),
+            email_primary: self.email_primary,
+            formatted_name: self.formatted_name.clone(),
             alternate_email: self
                 .alternate_email
                 .as_deref()

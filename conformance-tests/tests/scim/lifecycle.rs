@@ -42,6 +42,8 @@ fn lifecycle_rules_hold(scim: &Scim) {
     assert_eq!(suspended[ROSTER]["state"], "SUSPENDED");
     let mut staged = okta_user("created.staged@example.com", true);
     staged[ROSTER] = json!({"state": "STAGED"});
+    // Without a password the password stays pending (a sent one is stored: see profile.rs).
+    staged.as_object_mut().expect("object").remove("password");
     let staged = scim.post("/Users", &staged);
     assert_eq!(staged.status, 201, "{staged:?}");
     assert_eq!(staged.body[ROSTER]["state"], "STAGED");

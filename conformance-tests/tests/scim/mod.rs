@@ -4,6 +4,7 @@
 mod entra;
 mod lifecycle;
 mod okta;
+mod profile;
 mod rules;
 
 use conformance_tests::{Server, client, roster_command};

@@ -1,0 +1,190 @@
+//! What an identity provider sends comes back as sent (name.formatted, email labels and
+//! primary flags), passwords are synced (behaviour 48), the lifecycle extension shows pending
+//! schedules, and its read-only attributes refuse changes without changing anything.
+
+use serde_json::json;
+
+use super::{ROSTER, Scim, USER, id_of};
+
+fn user_with_two_addresses(user_name: &str) -> serde_json::Value {
+    json!({
+        "schemas": [USER],
+        "userName": user_name,
+        "name": {"formatted": "Dr. Ada King", "givenName": "Ada", "familyName": "King"},
+        "emails": [
+            {"value": "ada@home.example", "type": "home", "primary": true},
+            {"value": "ada@work.example", "type": "work"},
+        ],
+        "active": true,
+    })
+}
+
+#[test]
+fn names_and_email_labels_come_back_as_sent_and_filter() {
+    let scim = Scim::start();
+    let created = scim.post("/Users", &user_with_two_addresses("ada.king"));
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = id_of(&created.body);
+    let user = scim.get(&format!("/Users/{id}")).body;
+    assert_eq!(user["name"]["formatted"], "Dr. Ada King");
+    assert_eq!(
+        user["emails"],
+        json!([
+            {"value": "ada@home.example", "type": "home", "primary": true},
+            {"value": "ada@work.example", "type": "work", "primary": false},
+        ])
+    );
+    assert_eq!(user[ROSTER]["alternateEmail"], "ada@work.example");
+
+    // Labels are searchable, case-insensitively, and a wrong label finds nothing.
+    let found = scim.get(
+        "/Users?filter=emails%5Btype%20eq%20%22HOME%22%5D.value%20eq%20%22ada%40home.example%22",
+    );
+    assert_eq!(found.body["totalResults"], 1, "{found:?}");
+    let none =
+        scim.get("/Users?filter=emails%5Btype%20eq%20%22work%22%20and%20primary%20eq%20true%5D");
+    assert_eq!(none.body["totalResults"], 0, "{none:?}");
+
+    // A single address sent without primary stays non-primary; the built name is used when
+    // no formatted one was sent.
+    let reply = scim.put(
+        &format!("/Users/{id}"),
+        &json!({
+            "schemas": [USER],
+            "userName": "ada.king",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [{"value": "ada@work.example", "type": "work", "primary": false}],
+        }),
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body["name"]["formatted"], "Ada Lovelace");
+    assert_eq!(
+        reply.body["emails"],
+        json!([{"value": "ada@work.example", "type": "work", "primary": false}])
+    );
+    assert!(reply.body[ROSTER].get("alternateEmail").is_none());
+}
+
+#[test]
+fn read_only_lifecycle_attributes_refuse_changes_and_change_nothing() {
+    let scim = Scim::start();
+    let created = scim.create_user("grace@example.com", true);
+    let id = id_of(&created);
+    let path = format!("/Users/{id}");
+    let events = scim.audit_events();
+    for (operation, scim_type) in [
+        (
+            json!({"op": "replace", "path": format!("{ROSTER}:alternateEmail"), "value": "g@example.com"}),
+            "mutability",
+        ),
+        (
+            json!({"op": "replace", "path": format!("{ROSTER}:sambaServiceUser"), "value": true}),
+            "mutability",
+        ),
+        (
+            json!({"op": "replace", "path": format!("{ROSTER}:state"), "value": "STAGED"}),
+            "mutability",
+        ),
+        (json!({"op": "remove", "path": "active"}), "invalidValue"),
+    ] {
+        let reply = scim.patch(&path, json!([operation]));
+        reply.assert_error(400, Some(scim_type));
+    }
+    let after = scim.get(&path).body;
+    assert_eq!(after["meta"]["version"], created["meta"]["version"]);
+    assert_eq!(after[ROSTER]["state"], "ACTIVATED");
+    assert_eq!(after[ROSTER]["sambaServiceUser"], false);
+    assert_eq!(scim.audit_events(), events, "refusals write no audit event");
+
+    // A PUT that echoes a different state is not a way around `active` either.
+    let mut full = after.clone();
+    full[ROSTER]["state"] = json!("SUSPENDED");
+    let reply = scim.put(&path, &full);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body[ROSTER]["state"], "ACTIVATED");
+}
+
+#[test]
+fn synced_passwords_are_stored_hashed_and_recorded() {
+    let scim = Scim::start();
+    // Okta's create sends a password that Roster's own policy would refuse: the identity
+    // provider's policy governs it.
+    let created = scim.create_user("linus@example.com", true);
+    assert_eq!(created[ROSTER]["passwordStatus"], "SET", "{created}");
+    assert!(created.get("password").is_none(), "returned: never");
+
+    let mut staged = super::okta_user("staged.sync@example.com", true);
+    staged.as_object_mut().expect("object").remove("password");
+    staged[ROSTER] = json!({"state": "STAGED"});
+    let staged = scim.post("/Users", &staged);
+    assert_eq!(staged.status, 201, "{staged:?}");
+    assert_eq!(staged.body[ROSTER]["passwordStatus"], "PENDING");
+    let id = id_of(&staged.body);
+    let events = scim.audit_events();
+    // Okta's password sync: a pathless replace.
+    let reply = scim.patch(
+        &format!("/Users/{id}"),
+        json!([{"op": "replace", "value": {"password": "Synced-Pass-2026"}}]),
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body[ROSTER]["passwordStatus"], "SET");
+    assert_eq!(
+        reply.body[ROSTER]["state"], "STAGED",
+        "a staged user stays staged"
+    );
+    // The profile is unchanged, so the one event is user_password_set.
+    assert_eq!(scim.audit_events(), events + 1);
+    let log = scim.server.raw_log().join("\n");
+    assert!(
+        !log.contains("Synced-Pass-2026"),
+        "passwords never reach the log"
+    );
+
+    let refused = scim.patch(
+        &format!("/Users/{id}"),
+        json!([{"op": "replace", "path": "password", "value": 42}]),
+    );
+    refused.assert_error(400, Some("invalidValue"));
+}
+
+#[test]
+fn pending_schedules_show_in_the_lifecycle_extension() {
+    let scim = Scim::start();
+    let created = scim.create_user("ken@example.com", true);
+    let id = id_of(&created);
+    assert_eq!(created[ROSTER]["scheduledStateChanges"], json!([]));
+    let at = (chrono::Utc::now() + chrono::Duration::hours(3)).to_rfc3339();
+    let added = scim.cli(&[
+        "schedule",
+        "add",
+        "--user",
+        "ken@example.com",
+        "--state",
+        "SUSPENDED",
+        "--at",
+        &at,
+    ]);
+    assert!(added.status.success(), "{added:?}");
+    let run_at = String::from_utf8(added.stdout).expect("utf-8");
+    let run_at = run_at.trim().split('\t').nth(3).expect("run_at").to_owned();
+    let run_at: chrono::DateTime<chrono::Utc> = run_at.parse().expect("a time");
+    for body in [
+        scim.get(&format!("/Users/{id}")).body,
+        scim.get("/Users?filter=userName%20eq%20%22ken%40example.com%22")
+            .body["Resources"][0]
+            .clone(),
+    ] {
+        let changes = body[ROSTER]["scheduledStateChanges"]
+            .as_array()
+            .expect("a list")
+            .clone();
+        assert_eq!(changes.len(), 1, "{body}");
+        assert_eq!(changes[0]["state"], "SUSPENDED");
+        let shown: chrono::DateTime<chrono::Utc> = changes[0]["runAt"]
+            .as_str()
+            .expect("runAt")
+            .parse()
+            .expect("a time");
+        assert_eq!(shown, run_at);
+    }
+}
