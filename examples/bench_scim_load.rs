@@ -158,7 +158,7 @@ fn run() -> anyhow::Result<()> {
         let created = write_transaction(&mut conn, |conn| {
             users
                 .into_iter()
-                .map(|user| scim_users::create(conn, user, request, &integration, now))
+                .map(|user| scim_users::create(conn, user, request, None, &integration, now))
                 .collect::<Result<Vec<User>, ServiceError>>()
         })?;
         for (user, idp) in created.iter().zip(&batch) {
