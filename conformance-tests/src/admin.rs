@@ -159,6 +159,36 @@ impl AdminServer {
         .expect("events")
     }
 
+    /// The email queued for one user, oldest first, as (kind, recipient).
+    pub fn emails_for(&self, user_id: &str) -> Vec<(String, String)> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            kind: String,
+            #[diesel(sql_type = Text)]
+            recipient: String,
+        }
+        diesel::sql_query("SELECT kind, recipient FROM email_outbox WHERE user_id = $1 ORDER BY id")
+            .bind::<Text, _>(user_id)
+            .load::<Row>(&mut self.connection())
+            .expect("emails")
+            .into_iter()
+            .map(|r| (r.kind, r.recipient))
+            .collect()
+    }
+
+    /// Runs one scheduler step with `roster schedule run --now` against this server's database
+    /// (the injected clock: nothing waits) and returns the counts it prints.
+    pub fn run_scheduler_at(&self, now: chrono::DateTime<chrono::Utc>) -> Value {
+        let output = roster_command(self.server.workdir.path())
+            .args(["schedule", "run", "--now", &now.to_rfc3339()])
+            .args(["--database-url", &self.database.url])
+            .output()
+            .expect("run roster schedule run");
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice(&output.stdout).expect("the step's counts as JSON")
+    }
+
     /// The event types about one resource, oldest first.
     pub fn event_types(&self, resource_id: &str) -> Vec<String> {
         self.events_for(resource_id)

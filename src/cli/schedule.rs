@@ -1,5 +1,5 @@
 //! `roster schedule add|list|rm`: the same use cases as `/api/v2/bulk/userstates`, run directly
-//! against the database.
+//! against the database; `roster schedule run`: one scheduler step at a chosen time.
 
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use crate::app;
 use crate::config::Config;
 use crate::domain::schedule::{Schedule, ScheduleRequest};
 use crate::domain::{LifecycleState, ScheduleId, UserId};
+use crate::scheduler::Outcome;
 use crate::service::schedules;
 use crate::service::users::Actor;
 use crate::store::{DbConnection, users};
@@ -49,6 +50,14 @@ pub enum ScheduleCommand {
         #[arg(long, default_value_t = 0)]
         skip: i64,
     },
+    /// Run one scheduler step, as `roster serve` does every interval: fire every schedule due
+    /// at TIME (default: now). Prints what it did as one JSON object.
+    Run {
+        /// Fire what is due at this time, in RFC 3339 with an offset. Schedules due by then fire
+        /// for real, even if that time is still ahead; the changes are dated TIME.
+        #[arg(long, value_name = "TIME")]
+        now: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
     /// Delete a pending schedule; the user stays in its current state.
     Rm {
         /// The schedule id, as `add` or `list` print it.
@@ -86,6 +95,20 @@ fn print(schedules: &[Schedule]) {
     }
 }
 
+#[allow(clippy::print_stdout)] // what the step did is the command's output
+fn print_outcome(outcome: &Outcome) {
+    let counts = serde_json::json!({
+        "fired": outcome.fired(),
+        "changed": outcome.changed,
+        "repeated_suspensions": outcome.repeated_suspensions,
+        "skipped_activations": outcome.skipped_activations,
+        "refused": outcome.refused,
+        "orphaned": outcome.orphaned,
+        "deferred": outcome.deferred,
+    });
+    println!("{counts}");
+}
+
 pub fn run(config: &Config, command: ScheduleCommand) -> anyhow::Result<ExitCode> {
     let store = app::open_store(config)?;
     let mut conn = store.conn()?;
@@ -117,6 +140,11 @@ pub fn run(config: &Config, command: ScheduleCommand) -> anyhow::Result<ExitCode
                 .map(|text| resolve_user(&mut conn, &text))
                 .transpose()?;
             print(&schedules::list_schedules(&mut conn, user, skip, limit)?);
+        }
+        ScheduleCommand::Run { now: at } => {
+            let at = at.map_or(now, |at| at.with_timezone(&chrono::Utc));
+            let outcome = crate::scheduler::run_due(&mut conn, at)?;
+            print_outcome(&outcome);
         }
         ScheduleCommand::Rm { id } => {
             let deleted = schedules::delete_schedule(&mut conn, id, &actor(), now)?;
