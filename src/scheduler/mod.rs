@@ -174,8 +174,13 @@ fn fire(
     );
     let fired = match result {
         Ok(change) => match change.transition {
-            Transition::Change { to, .. } => {
-                if to == LifecycleState::Activated && schedule.send_activation_email {
+            Transition::Change { from, to } => {
+                // Only onboarding (leaving STAGED) sends the activation or welcome email, as
+                // with `state/activate`; a suspended user comes back with what it had.
+                if from == LifecycleState::Staged
+                    && to == LifecycleState::Activated
+                    && schedule.send_activation_email
+                {
                     queue_activation_email(
                         conn,
                         &change.user,
