@@ -102,3 +102,69 @@ fn the_default_states_are_read_and_changed_in_jumpclouds_shape() {
         404
     );
 }
+
+// 14: a SCIM create takes manualEntry like a single admin create, with the setting flipped both
+// ways; active:false and the lifecycle extension's state beat it (15, DESIGN.md §2).
+#[test]
+fn scim_creates_follow_the_manual_entry_default() {
+    const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    const ROSTER: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
+    let server = AdminServer::start();
+    let output = conformance_tests::roster_command(server.server.workdir.path())
+        .args(["token", "issue", "--integration", "okta", "--kind", "okta"])
+        .args(["--database-url", &server.database.url])
+        .output()
+        .expect("roster token issue");
+    assert!(output.status.success(), "{output:?}");
+    let token = String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    let http = conformance_tests::client();
+    let scim_create = |user: serde_json::Value| -> serde_json::Value {
+        let response = http
+            .post(server.server.url("/scim/v2/Users"))
+            .bearer_auth(&token)
+            .header("content-type", "application/scim+json")
+            .json(&user)
+            .send()
+            .expect("SCIM create");
+        assert_eq!(response.status().as_u16(), 201);
+        response.json().expect("json")
+    };
+    let state_of = |user: &serde_json::Value| user[ROSTER]["state"].clone();
+    let set_manual_entry = |value: &str| {
+        let (_, orgs) = server.get("/api/organizations");
+        let org = orgs["results"][0]["_id"]
+            .as_str()
+            .expect("org id")
+            .to_owned();
+        let (status, body) = server.put(
+            &format!("/api/organizations/{org}"),
+            json!({"settings": {"newSystemUserStateDefaults": {"manualEntry": value}}}),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    let plain = |name: &str| json!({"schemas": [USER], "userName": name, "active": true});
+
+    assert_eq!(
+        state_of(&scim_create(plain("first@example.com"))),
+        "ACTIVATED"
+    );
+    set_manual_entry("STAGED");
+    assert_eq!(
+        state_of(&scim_create(plain("second@example.com"))),
+        "STAGED"
+    );
+    let inactive = json!({"schemas": [USER], "userName": "third@example.com", "active": false});
+    assert_eq!(state_of(&scim_create(inactive)), "SUSPENDED");
+    let mut explicit = plain("fourth@example.com");
+    explicit["schemas"] = json!([USER, ROSTER]);
+    explicit[ROSTER] = json!({"state": "ACTIVATED"});
+    assert_eq!(state_of(&scim_create(explicit)), "ACTIVATED");
+    set_manual_entry("ACTIVATED");
+    assert_eq!(
+        state_of(&scim_create(plain("fifth@example.com"))),
+        "ACTIVATED"
+    );
+}
