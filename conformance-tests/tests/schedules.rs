@@ -878,3 +878,143 @@ fn schedules_fire_by_the_rules_at_an_injected_time() {
         .expect("audit verify");
     assert!(verify.status.success(), "{verify:?}");
 }
+
+// DESIGN.md §0, §1: access counts a due suspension before the scheduler has run. The server's
+// scheduler waits an hour between steps; the schedule is made due by moving its run time to
+// the database's "now", and the step that applies it is run with `roster schedule run`.
+#[test]
+fn access_counts_a_due_suspension_before_the_scheduler_runs() {
+    let server = AdminServer::start_with_config("scheduler_interval_secs = 3600\n");
+    let leaver = server.create_user(json!({"username": "leaver", "email": "l@corp.example"}));
+    let access_path = format!("/api/v2/users/{}/access?resource=user_portal", uid(&leaver));
+    let (status, before) = server.get(&access_path);
+    assert_eq!(status, 200, "{before}");
+    assert_eq!(before["allowed"], true, "{before}");
+    let job = schedule_for(
+        &server,
+        json!({"user_ids": [uid(&leaver)], "state": "SUSPENDED", "start_date": requested_time().to_rfc3339()}),
+    )[0]["scheduledJobId"]
+        .as_str()
+        .expect("job id")
+        .to_owned();
+    let (_, still) = server.get(&access_path);
+    assert_eq!(still["allowed"], true, "not due yet: {still}");
+
+    let mut conn = PgConnection::establish(&server.database.url).expect("connect");
+    conn.batch_execute(&format!(
+        "UPDATE schedules SET run_at = now() AT TIME ZONE 'UTC' WHERE id = '{job}'"
+    ))
+    .expect("make the schedule due");
+    let (status, due) = server.get(&access_path);
+    assert_eq!(status, 200, "{due}");
+    assert_eq!(due["allowed"], false, "{due}");
+    assert_eq!(due["state"], "ACTIVATED", "the scheduler has not run");
+    assert_eq!(due["effectiveState"], "SUSPENDED");
+    assert_eq!(due["dueSchedule"]["id"], job.as_str());
+    assert_eq!(pending_of(&server, &leaver).len(), 1, "still pending");
+
+    let step = server.run_scheduler_at(Utc::now());
+    assert_eq!(step["changed"], 1, "{step}");
+    let (_, after) = server.get(&access_path);
+    assert_eq!(after["allowed"], false, "{after}");
+    assert_eq!(after["state"], "SUSPENDED");
+    assert_eq!(after["dueSchedule"], Value::Null);
+    assert_eq!(count_events(&server, &leaver, "user_suspended"), 1);
+}
+
+/// `ldapwhoami` as the user against the test slapd: its exit code (0 bound, 49 refused).
+fn ldap_bind_code(username: &str, password: &str) -> Option<i32> {
+    let var = |name: &str| {
+        std::env::var(name)
+            .unwrap_or_else(|_| panic!("{name} is not set: run this test through scripts/test"))
+    };
+    let output = std::process::Command::new("ldapwhoami")
+        .args(["-x", "-H", &var("LDAP_URL"), "-D"])
+        .arg(format!("uid={username},{}", var("LDAP_PEOPLE")))
+        .args(["-w", password])
+        .output()
+        .expect("run ldapwhoami");
+    output.status.code()
+}
+
+/// Waits until the server's dispatcher has no provisioning job left to do.
+fn wait_for_provisioning(server: &AdminServer) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, pending) = server.get("/api/v2/provisioning/jobs?status=pending");
+        assert_eq!(status, 200, "{pending}");
+        if pending.as_array().is_some_and(Vec::is_empty) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "jobs still pending: {pending}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// 19: a scheduled suspension, once fired, locks the user's LDAP entry: the bind that worked
+// before is refused with 49. The step runs at the real time (jobs it queues are dated by the
+// step, and the server's dispatcher works on the real clock), so the schedule is made due by
+// moving its run time to the database's "now"; the server's own scheduler waits an hour.
+#[test]
+fn a_scheduled_suspension_refuses_the_next_ldap_bind() {
+    let server =
+        AdminServer::start_with_config("email_poll_seconds = 1\nscheduler_interval_secs = 3600\n");
+    let (status, resource) = server.post(
+        "/api/v2/resources",
+        json!({
+            "name": "directory", "type": "ldap_directory",
+            "url": std::env::var("LDAP_URL").expect("LDAP_URL (run through scripts/test)"),
+            "bindDn": std::env::var("LDAP_ROOTDN").expect("LDAP_ROOTDN"),
+            "secret": std::env::var("LDAP_ROOTPW").expect("LDAP_ROOTPW"),
+            "baseDn": std::env::var("LDAP_PEOPLE").expect("LDAP_PEOPLE"),
+        }),
+    );
+    assert_eq!(status, 201, "{resource}");
+    let username = format!("sched-{}", uuid::Uuid::new_v4().simple());
+    let password = "Scheduled-leaver-1";
+    let user = server.create_user(json!({
+        "username": username, "email": "leaver@corp.example", "password": password
+    }));
+    let (status, body) = server.post(
+        &format!(
+            "/api/v2/resources/{}/associations",
+            resource["id"].as_str().expect("resource id")
+        ),
+        json!({"op": "add", "type": "user", "id": uid(&user)}),
+    );
+    assert!(status == 204 || status == 200, "{status} {body}");
+    wait_for_provisioning(&server);
+    assert_eq!(
+        ldap_bind_code(&username, password),
+        Some(0),
+        "active: binds"
+    );
+
+    let job = schedule_for(
+        &server,
+        json!({"user_ids": [uid(&user)], "state": "SUSPENDED", "start_date": requested_time().to_rfc3339()}),
+    )[0]["scheduledJobId"]
+        .as_str()
+        .expect("job id")
+        .to_owned();
+    let mut conn = PgConnection::establish(&server.database.url).expect("connect");
+    conn.batch_execute(&format!(
+        "UPDATE schedules SET run_at = now() AT TIME ZONE 'UTC' WHERE id = '{job}'"
+    ))
+    .expect("make the schedule due");
+    let step = server.run_scheduler_at(Utc::now());
+    assert_eq!(step["changed"], 1, "{step}");
+    wait_for_provisioning(&server);
+    assert_eq!(
+        ldap_bind_code(&username, password),
+        Some(49),
+        "suspended by the schedule: invalid credentials"
+    );
+    let suspended: Vec<_> = server
+        .events_for(&uid(&user))
+        .into_iter()
+        .filter(|e| e.event_type == "user_suspended")
+        .collect();
+    assert_eq!(suspended.len(), 1);
+    assert_eq!(suspended[0].initiator_kind, "scheduler");
+}

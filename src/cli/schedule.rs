@@ -54,7 +54,8 @@ pub enum ScheduleCommand {
     /// at TIME (default: now). Prints what it did as one JSON object.
     Run {
         /// Fire what is due at this time, in RFC 3339 with an offset. Schedules due by then fire
-        /// for real, even if that time is still ahead; the changes are dated TIME.
+        /// for real, even if that time is still ahead; the changes, and the provisioning jobs
+        /// they queue, are dated TIME.
         #[arg(long, value_name = "TIME")]
         now: Option<chrono::DateTime<chrono::FixedOffset>>,
     },
