@@ -515,3 +515,78 @@ fn unknown_users_are_404_and_calls_need_a_key() {
         .expect("request");
     assert_eq!(response.status(), 401);
 }
+
+fn scim_token(server: &AdminServer) -> String {
+    let output = conformance_tests::roster_command(server.server.workdir.path())
+        .args(["token", "issue", "--integration", "okta", "--kind", "okta"])
+        .args(["--database-url", &server.database.url])
+        .output()
+        .expect("roster token issue");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+// 10 (SCIM path, DESIGN.md §1) and 9 (SCIM side): an identity provider cannot suspend the
+// Samba service account, and a duplicate employee number is 409 uniqueness; neither changes
+// anything.
+#[test]
+fn scim_cannot_suspend_the_samba_account_or_reuse_an_employee_id() {
+    const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+    let server = AdminServer::start();
+    let samba = server.create_user(json!({
+        "username": "samba", "email": "samba@example.com", "samba_service_user": true,
+        "employeeIdentifier": "E7"
+    }));
+    let token = scim_token(&server);
+    let http = conformance_tests::client();
+    let before = Snapshot::take(&server);
+
+    let response = http
+        .patch(server.server.url(&format!("/scim/v2/Users/{}", id(&samba))))
+        .bearer_auth(&token)
+        .header("content-type", "application/scim+json")
+        .json(&json!({"schemas": [PATCH],
+                      "Operations": [{"op": "replace", "path": "active", "value": false}]}))
+        .send()
+        .expect("SCIM PATCH");
+    let status = response.status().as_u16();
+    let body: Value = response.json().expect("SCIM error");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Samba"),
+        "{body}"
+    );
+    assert_eq!(
+        Snapshot::take(&server),
+        before,
+        "a refusal changed something"
+    );
+
+    let response = http
+        .post(server.server.url("/scim/v2/Users"))
+        .bearer_auth(&token)
+        .header("content-type", "application/scim+json")
+        .json(
+            &json!({"schemas": [USER, ENTERPRISE], "userName": "other@example.com",
+                      "active": true, ENTERPRISE: {"employeeNumber": "E7"}}),
+        )
+        .send()
+        .expect("SCIM create");
+    let status = response.status().as_u16();
+    let body: Value = response.json().expect("SCIM error");
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["scimType"], "uniqueness", "{body}");
+    assert_eq!(
+        Snapshot::take(&server),
+        before,
+        "a refusal changed something"
+    );
+}
