@@ -590,3 +590,23 @@ fn scim_cannot_suspend_the_samba_account_or_reuse_an_employee_id() {
         "a refusal changed something"
     );
 }
+
+// 4, 11: delete is allowed from every state; the row goes and the event keeps no state.
+#[test]
+fn users_are_deleted_from_every_state() {
+    let server = AdminServer::start();
+    for state in ["STAGED", "ACTIVATED", "SUSPENDED"] {
+        let user = server.create_user(
+            json!({"username": format!("d-{state}"), "email": "d@example.com", "state": state}),
+        );
+        let (status, deleted) = server.call("DELETE", &user_path(&user), None);
+        assert_eq!(status, 200, "{state}: {deleted}");
+        assert_eq!(deleted["_id"], user["_id"], "the deleted user is returned");
+        assert_eq!(server.get(&user_path(&user)).0, 404, "{state}");
+        let event = server.events_for(&id(&user)).pop().expect("events");
+        assert_eq!(event.event_type, "user_delete");
+        assert!(!event.details.contains("state"), "{}", event.details);
+    }
+    assert_eq!(server.get("/api/systemusers").1["totalCount"], 0);
+    assert!(server.users_snapshot().is_empty());
+}
