@@ -90,6 +90,10 @@ impl Store {
         // Try once directly: the pool would only report a timeout, not why connecting failed.
         diesel::r2d2::ManageConnection::connect(&manager).map_err(StoreError::unavailable)?;
         let pool = Pool::builder()
+            // A connection to a local SQLite file cannot go stale, so checking it with a query
+            // at every checkout only costs time; a PostgreSQL connection can be dropped by the
+            // server and is still checked. Readiness (`ping`) queries the database itself.
+            .test_on_check_out(backend == Backend::Postgres)
             .max_size(options.max_connections)
             .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
