@@ -68,10 +68,13 @@ impl FromRequest for ScimCaller {
                 )
             })?;
             let now = chrono::Utc::now();
+            let cache = state.store.clone();
             let client = state
                 .store
                 .run(move |conn| {
-                    scim_tokens::authenticate(conn, &token, now).map_err(ScimError::from)
+                    let key = scim_tokens::cached_secret(cache.scim_signing_key(), conn, now)?;
+                    let verified = scim_tokens::verify(&key, &token)?;
+                    scim_tokens::check_record(conn, &verified).map_err(ScimError::from)
                 })
                 .await;
             match client {

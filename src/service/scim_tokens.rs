@@ -222,18 +222,36 @@ pub enum TokenRejected {
     Store(#[from] StoreError),
 }
 
-/// Checks a bearer token and finds the integration it speaks for.
-pub fn authenticate(
+/// The signing secret of this database, read (or generated) once per `cache`: it never
+/// changes once stored.
+pub fn cached_secret(
+    cache: &std::sync::OnceLock<Vec<u8>>,
     conn: &mut DbConnection,
-    token: &str,
     now: DateTime<Utc>,
-) -> Result<ScimClient, TokenRejected> {
+) -> Result<Vec<u8>, StoreError> {
+    if let Some(key) = cache.get() {
+        return Ok(key.clone());
+    }
     let key = secret(conn, now)?;
+    Ok(cache.get_or_init(|| key).clone())
+}
+
+/// A bearer token whose signature, issuer and audience were checked. Whether its record still
+/// exists and is unrevoked is a separate step, [`check_record`], done on every request.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifiedToken {
+    pub token_id: Uuid,
+    pub integration_id: crate::domain::IntegrationId,
+    can_write: bool,
+}
+
+/// Checks a token's signature and claims against the signing secret `key`.
+pub fn verify(key: &[u8], token: &str) -> Result<VerifiedToken, TokenRejected> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_audience(&[AUDIENCE]);
     validation.set_issuer(&[ISSUER]);
     validation.required_spec_claims = HashSet::from(["aud".to_owned(), "sub".to_owned()]);
-    let decoding_key = DecodingKey::from_secret(&key).map_err(|_| TokenRejected::Malformed)?;
+    let decoding_key = DecodingKey::from_secret(key).map_err(|_| TokenRejected::Malformed)?;
     let claims = jsonwebtoken::decode::<Claims>(token, &decoding_key, &validation)
         .map_err(|error| match error.kind() {
             ErrorKind::InvalidSignature => TokenRejected::BadSignature,
@@ -242,23 +260,46 @@ pub fn authenticate(
             _ => TokenRejected::Malformed,
         })?
         .claims;
-    let token_id: Uuid = claims.jti.parse().map_err(|_| TokenRejected::Malformed)?;
-    let integration_id = claims.sub.parse().map_err(|_| TokenRejected::Malformed)?;
-    let record = integrations::find_token(conn, token_id)?.ok_or(TokenRejected::Revoked)?;
+    Ok(VerifiedToken {
+        token_id: claims.jti.parse().map_err(|_| TokenRejected::Malformed)?,
+        integration_id: claims.sub.parse().map_err(|_| TokenRejected::Malformed)?,
+        can_write: claims.scope.split(' ').any(|scope| scope == SCOPE_WRITE),
+    })
+}
+
+/// Checks a verified token against its record, so that a revoked token stops working at once,
+/// and finds the integration it speaks for.
+pub fn check_record(
+    conn: &mut DbConnection,
+    verified: &VerifiedToken,
+) -> Result<ScimClient, TokenRejected> {
+    let Some((record, integration)) =
+        integrations::find_token_with_integration(conn, verified.token_id)?
+    else {
+        return Err(TokenRejected::Revoked);
+    };
     if record.revoked_at.is_some() {
         return Err(TokenRejected::Revoked);
     }
-    if record.integration_id != integration_id {
+    if record.integration_id != verified.integration_id {
         return Err(TokenRejected::Malformed);
     }
-    let integration =
-        integrations::find(conn, integration_id)?.ok_or(TokenRejected::UnknownIntegration)?;
-    let can_write = claims.scope.split(' ').any(|scope| scope == SCOPE_WRITE);
     Ok(ScimClient {
         integration,
-        token_id,
-        read_only: record.read_only || !can_write,
+        token_id: verified.token_id,
+        read_only: record.read_only || !verified.can_write,
     })
+}
+
+/// Checks a bearer token and finds the integration it speaks for.
+pub fn authenticate(
+    conn: &mut DbConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<ScimClient, TokenRejected> {
+    let key = secret(conn, now)?;
+    let verified = verify(&key, token)?;
+    check_record(conn, &verified)
 }
 
 #[cfg(test)]

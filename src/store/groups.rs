@@ -134,19 +134,29 @@ pub fn memberships_of_users(
     users: &[UserId],
 ) -> Result<Vec<Membership>, StoreError> {
     let ids: Vec<String> = users.iter().map(UserId::to_string).collect();
-    let rows: Vec<(String, String, String)> = user_group_members::table
-        .inner_join(user_groups::table)
-        .filter(user_group_members::user_id.eq_any(ids))
-        .order((
-            user_group_members::user_id.asc(),
-            user_group_members::group_id.asc(),
-        ))
-        .select((
-            user_group_members::user_id,
-            user_group_members::group_id,
-            user_groups::display_name,
-        ))
-        .load(conn)?;
+    macro_rules! load_where {
+        ($condition:expr) => {
+            user_group_members::table
+                .inner_join(user_groups::table)
+                .filter($condition)
+                .order((
+                    user_group_members::user_id.asc(),
+                    user_group_members::group_id.asc(),
+                ))
+                .select((
+                    user_group_members::user_id,
+                    user_group_members::group_id,
+                    user_groups::display_name,
+                ))
+                .load(conn)?
+        };
+    }
+    // One user (a GET or a write) is the common case: `= ?` is a statement diesel prepares
+    // once, while `IN (…)` with a varying number of values is prepared again on every call.
+    let rows: Vec<(String, String, String)> = match ids.as_slice() {
+        [one] => load_where!(user_group_members::user_id.eq(one)),
+        _ => load_where!(user_group_members::user_id.eq_any(&ids)),
+    };
     rows.into_iter()
         .map(|(user, group, display_name)| {
             Ok(Membership {

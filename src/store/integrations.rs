@@ -159,6 +159,24 @@ pub fn find_token(conn: &mut DbConnection, id: Uuid) -> Result<Option<TokenRecor
         .transpose()
 }
 
+/// A token and the integration it speaks for, in one query: every SCIM request needs both.
+/// `None` when no token has this id.
+pub fn find_token_with_integration(
+    conn: &mut DbConnection,
+    id: Uuid,
+) -> Result<Option<(TokenRecord, Integration)>, StoreError> {
+    let Some((token_row, integration_row)) = scim_tokens::table
+        .inner_join(integrations::table)
+        .filter(scim_tokens::id.eq(id.to_string()))
+        .select((TOKEN_COLUMNS, COLUMNS))
+        .first::<(TokenRow, IntegrationRow)>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((token(token_row)?, integration(integration_row)?)))
+}
+
 /// The tokens of one integration, oldest first.
 pub fn tokens_of(
     conn: &mut DbConnection,

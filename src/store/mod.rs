@@ -23,6 +23,7 @@ mod transaction;
 pub mod user_queries;
 pub mod users;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use diesel::r2d2::{Pool, PooledConnection};
@@ -64,6 +65,9 @@ impl StoreOptions {
 pub struct Store {
     pool: Pool<ConnectionManager>,
     backend: Backend,
+    /// The SCIM signing secret once read: it is generated once and never changes, so reading
+    /// it again on every request would only cost a query.
+    scim_signing_key: Arc<OnceLock<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -86,16 +90,29 @@ impl Store {
         // Try once directly: the pool would only report a timeout, not why connecting failed.
         diesel::r2d2::ManageConnection::connect(&manager).map_err(StoreError::unavailable)?;
         let pool = Pool::builder()
+            // A connection to a local SQLite file cannot go stale, so checking it with a query
+            // at every checkout only costs time; a PostgreSQL connection can be dropped by the
+            // server and is still checked. Readiness (`ping`) queries the database itself.
+            .test_on_check_out(backend == Backend::Postgres)
             .max_size(options.max_connections)
             .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
             .build(manager)
             .map_err(StoreError::unavailable)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            scim_signing_key: Arc::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Where the SCIM signing secret is kept once read from this database.
+    pub fn scim_signing_key(&self) -> &OnceLock<Vec<u8>> {
+        &self.scim_signing_key
     }
 
     /// Applies the migrations this binary carries that the database has not seen yet.

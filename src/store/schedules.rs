@@ -112,11 +112,20 @@ pub fn list(
 /// Every pending schedule of these users, soonest first.
 pub fn for_users(conn: &mut DbConnection, users: &[UserId]) -> Result<Vec<Schedule>, StoreError> {
     let ids: Vec<String> = users.iter().map(UserId::to_string).collect();
-    let rows = schedules::table
-        .filter(schedules::user_id.eq_any(ids))
-        .order((schedules::run_at.asc(), schedules::id.asc()))
-        .select(ScheduleRow::as_select())
-        .load(conn)?;
+    let ordered = (schedules::run_at.asc(), schedules::id.asc());
+    // `= ?` for one user is prepared once; `IN (…)` is prepared again on every call.
+    let rows = match ids.as_slice() {
+        [one] => schedules::table
+            .filter(schedules::user_id.eq(one))
+            .order(ordered)
+            .select(ScheduleRow::as_select())
+            .load(conn)?,
+        _ => schedules::table
+            .filter(schedules::user_id.eq_any(&ids))
+            .order(ordered)
+            .select(ScheduleRow::as_select())
+            .load(conn)?,
+    };
     into_schedules(rows)
 }
 

@@ -655,6 +655,20 @@ pub fn search_users(
     sort: Option<&Sort>,
     window: &Window,
 ) -> Result<Page<User>, QueryError> {
+    if sort.is_none()
+        && let Some(name) = filter.and_then(username_equals)
+    {
+        // `userName eq "…"`, the lookup identity providers make before each create, matches
+        // at most one row of a unique index: one prepared statement answers it, without the
+        // count and the dynamic query a general filter needs.
+        let found = user_store::find_by_username(conn, name)?;
+        let total = i64::from(found.is_some());
+        let items = found
+            .filter(|_| window.skip == 0 && window.limit > 0)
+            .into_iter()
+            .collect();
+        return Ok(Page { total, items });
+    }
     let where_clause = || -> Result<Condition<users::table>, QueryError> {
         filter.map_or_else(|| Ok(constant(true)), condition::<users::table>)
     };
@@ -672,6 +686,17 @@ pub fn search_users(
     }
     let items = user_store::load_query(conn, query.offset(window.skip).limit(window.limit))?;
     Ok(Page { total, items })
+}
+
+/// The value of a filter that is exactly `userName eq "value"` (in any spelling of the path).
+fn username_equals(filter: &Filter) -> Option<&str> {
+    let Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(value))) = filter
+    else {
+        return None;
+    };
+    let key = path_key(path, USER_SCHEMA);
+    let (schema, attr) = key.rsplit_once(':')?;
+    (schema == USER_SCHEMA.to_ascii_lowercase() && attr == "username").then_some(value.as_str())
 }
 
 /// Groups matching `filter`, one window of them in a stable order.
