@@ -10,14 +10,20 @@ use roster::scim::ScimLimits;
 use roster::scim::filter::parse_filter;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let limits = ScimLimits::default();
     match parse_filter(text, &limits) {
         Ok(filter) => {
             let printed = filter.to_string();
-            if let Err(error) =
-                parse_filter(&printed, &ScimLimits { max_filter_len: usize::MAX, ..limits })
-            {
+            if let Err(error) = parse_filter(
+                &printed,
+                &ScimLimits {
+                    max_filter_len: usize::MAX,
+                    ..limits
+                },
+            ) {
                 panic!("{printed:?} does not parse again: {error}");
             }
         }

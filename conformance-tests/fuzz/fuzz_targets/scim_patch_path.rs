@@ -7,7 +7,9 @@ use roster::scim::ScimLimits;
 use roster::scim::filter::parse_patch_path;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let limits = ScimLimits::default();
     if let Err(error) = parse_patch_path(text, &limits) {
         assert_eq!(error.scim_type, Some("invalidPath"));
