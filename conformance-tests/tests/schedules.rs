@@ -158,6 +158,59 @@ fn schedules_are_created_listed_and_deleted_through_the_api() {
     assert_eq!(anns[0]["systemUserId"], ann.as_str());
     assert_eq!(list("?limit=1&skip=1").len(), 1);
 
+    // JumpCloud's v2 `filter`: field:operator:value, repeated filters must all hold.
+    let activation_at = (requested + Span::hours(1)).to_rfc3339();
+    let response = http
+        .post(server.url(USERSTATES))
+        .header("x-api-key", &key)
+        .json(&json!({"user_ids": [ann], "state": "ACTIVATED", "start_date": activation_at}))
+        .send()
+        .expect("create");
+    assert_eq!(response.status(), 201);
+    let activation: Vec<Value> = response.json().expect("json");
+    let activation_job = activation[0]["scheduledJobId"].as_str().expect("id");
+    let jobs = |listed: Vec<Value>| -> Vec<String> {
+        listed
+            .iter()
+            .map(|result| result["scheduledJobId"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        jobs(list("?filter=state:eq:ACTIVATED")),
+        [activation_job],
+        "only the activation"
+    );
+    assert_eq!(list("?filter=state:ne:ACTIVATED").len(), 2);
+    assert_eq!(
+        jobs(list(&format!("?filter=scheduledDate:gt:{expected_run}"))),
+        [activation_job]
+    );
+    assert_eq!(
+        list(&format!("?filter=scheduledDate:eq:{expected_run}")).len(),
+        2
+    );
+    assert_eq!(
+        list(&format!("?filter=systemUserId:in:{ann}|{bob}")).len(),
+        3
+    );
+    assert_eq!(
+        jobs(list(&format!(
+            "?filter=systemUserId:eq:{ann}&filter=state:eq:ACTIVATED"
+        ))),
+        [activation_job]
+    );
+    assert!(list(&format!("?userid={bob}&filter=state:eq:ACTIVATED")).is_empty());
+    assert_eq!(
+        jobs(list(&format!("?filter=scheduledJobId:eq:{activation_job}"))),
+        [activation_job]
+    );
+    let deleted = http
+        .delete(server.url(&format!("{USERSTATES}/{activation_job}")))
+        .header("x-api-key", &key)
+        .send()
+        .expect("delete");
+    assert_eq!(deleted.status(), 204);
+
     let next: Value = http
         .get(server.url(&format!("{USERSTATES}/eventlist/next?users={ann},{bob}")))
         .header("x-api-key", &key)
@@ -340,20 +393,23 @@ fn a_refused_schedule_request_names_the_rule_and_changes_nothing() {
             "{error}"
         );
     }
-    // JumpCloud's `filter` is not evaluated on this list (TODO(#4)): a 400 naming it and the
-    // supported alternative, never a silently unfiltered list.
-    let response = http
-        .get(server.url(&format!("{USERSTATES}?filter=state:eq:SUSPENDED")))
-        .header("x-api-key", &key)
-        .send()
-        .expect("list");
-    assert_eq!(response.status(), 400);
-    let error: Value = response.json().expect("json");
-    let message = error["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("filter") && message.contains("userid"),
-        "{error}"
-    );
+    // A filter the list cannot evaluate is a 400 naming it, never a silently unfiltered list.
+    for (query, expected) in [
+        ("filter=color:eq:red", "unknown field \"color\""),
+        ("filter=state:gt:SUSPENDED", "eq and ne"),
+        ("filter=scheduledDate:gt:tomorrow", "RFC 3339"),
+        ("filter=state", "field:operator:value"),
+    ] {
+        let response = http
+            .get(server.url(&format!("{USERSTATES}?{query}")))
+            .header("x-api-key", &key)
+            .send()
+            .expect("list");
+        assert_eq!(response.status(), 400, "{query}");
+        let error: Value = response.json().expect("json");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{query} -> {error}");
+    }
     let unauthenticated = http
         .post(server.url(USERSTATES))
         .json(&json!({"user_ids": [ann], "state": "SUSPENDED", "start_date": later}))

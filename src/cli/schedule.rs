@@ -12,6 +12,7 @@ use crate::domain::{LifecycleState, ScheduleId, UserId};
 use crate::scheduler::Outcome;
 use crate::service::schedules;
 use crate::service::users::Actor;
+use crate::store::schedules::ScheduleCondition;
 use crate::store::{DbConnection, users};
 
 #[derive(Debug, Subcommand)]
@@ -137,10 +138,18 @@ pub fn run(config: &Config, command: ScheduleCommand) -> anyhow::Result<ExitCode
             print(&created);
         }
         ScheduleCommand::List { user, limit, skip } => {
-            let user = user
-                .map(|text| resolve_user(&mut conn, &text))
-                .transpose()?;
-            print(&schedules::list_schedules(&mut conn, user, skip, limit)?);
+            let conditions = match user {
+                Some(text) => vec![ScheduleCondition::UserIn(vec![resolve_user(
+                    &mut conn, &text,
+                )?])],
+                None => Vec::new(),
+            };
+            print(&schedules::list_schedules(
+                &mut conn,
+                &conditions,
+                skip,
+                limit,
+            )?);
         }
         ScheduleCommand::Run { now: at } => {
             let at = at.map_or(now, |at| at.with_timezone(&chrono::Utc));

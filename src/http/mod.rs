@@ -6,6 +6,7 @@ pub mod admin_auth;
 pub mod api_error;
 mod health;
 mod resources;
+mod schedule_query;
 pub mod schedules;
 mod usergroups;
 

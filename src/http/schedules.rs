@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::admin_auth::AdminCaller;
 use super::api_error::ApiError;
+use super::schedule_query::{self, user_id};
 use crate::domain::schedule::{Schedule, ScheduleRequest};
 use crate::domain::{LifecycleState, ScheduleId, UserId};
 use crate::service::schedules::{self, MAX_NEXT_EVENT_USERS};
@@ -75,12 +76,6 @@ fn results(schedules: &[Schedule]) -> Vec<ScheduledResult> {
     schedules.iter().map(ScheduledResult::from).collect()
 }
 
-fn parse_user_id(field: &str, text: &str) -> Result<UserId, ApiError> {
-    text.trim()
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("{field}: {text:?} is not a user id")))
-}
-
 async fn create(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -92,7 +87,7 @@ async fn create(
         .user_ids
         .iter()
         .enumerate()
-        .map(|(index, text)| parse_user_id(&format!("user_ids[{index}]"), text))
+        .map(|(index, text)| user_id(&format!("user_ids[{index}]"), text))
         .collect::<Result<Vec<_>, _>>()?;
     let target = body
         .state
@@ -151,21 +146,11 @@ async fn list(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = query_pairs(&request)?;
-    if query.iter().any(|(key, _)| key == "filter") {
-        // TODO(#4): JumpCloud's `filter` on scheduled jobs; only `userid` is supported now.
-        return Err(ApiError::bad_request(
-            "filter is not supported on this list; use userid=<user id> to select a user",
-        ));
-    }
     let (limit, skip) = paging(&query)?;
-    let user = query
-        .iter()
-        .find(|(key, _)| key == "userid")
-        .map(|(_, text)| parse_user_id("userid", text))
-        .transpose()?;
+    let conditions = schedule_query::conditions(&query)?;
     let listed = state
         .store
-        .run(move |conn| schedules::list_schedules(conn, user, skip, limit))
+        .run(move |conn| schedules::list_schedules(conn, &conditions, skip, limit))
         .await?;
     Ok(HttpResponse::Ok().json(results(&listed)))
 }
@@ -187,7 +172,7 @@ async fn next(
     let mut users: Vec<UserId> = Vec::new();
     for (_, value) in query.iter().filter(|(key, _)| key == "users") {
         for text in value.split(',').filter(|t| !t.trim().is_empty()) {
-            let id = parse_user_id("users", text)?;
+            let id = user_id("users", text)?;
             if !users.contains(&id) {
                 users.push(id);
             }

@@ -9,6 +9,7 @@ use super::users::Actor;
 use crate::domain::audit::{AuditResource, EventType, NewAuditEvent};
 use crate::domain::schedule::{self, Schedule, ScheduleError, ScheduleRequest};
 use crate::domain::{LifecycleState, ScheduleId, User, UserId};
+use crate::store::schedules::ScheduleCondition;
 use crate::store::{DbConnection, audit, schedules, users, write_transaction};
 
 /// Most users one `next_events` call may ask about (JumpCloud's limit for `users`).
@@ -110,14 +111,14 @@ pub fn create_schedules(
     })
 }
 
-/// Pending schedules, soonest first, of one user or of everyone.
+/// One page of the pending schedules that meet every condition, soonest first.
 pub fn list_schedules(
     conn: &mut DbConnection,
-    user: Option<UserId>,
+    conditions: &[ScheduleCondition],
     skip: i64,
     limit: i64,
 ) -> Result<Vec<Schedule>, ServiceError> {
-    Ok(schedules::list(conn, user, skip, limit)?)
+    Ok(schedules::list(conn, conditions, skip, limit)?)
 }
 
 /// Deletes a pending schedule. The user stays in whatever state it is in now.

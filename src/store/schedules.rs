@@ -9,7 +9,7 @@ use super::schema::{schedules, users};
 use super::time::{from_db, to_db};
 use super::{DbConnection, StoreError};
 use crate::domain::schedule::Schedule;
-use crate::domain::{ScheduleId, UserId};
+use crate::domain::{LifecycleState, ScheduleId, UserId};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = schedules)]
@@ -90,10 +90,33 @@ pub fn find(conn: &mut DbConnection, id: ScheduleId) -> Result<Option<Schedule>,
         .transpose()
 }
 
-/// One page of pending schedules, soonest first, of one user or of everyone.
+/// One condition a listed schedule must meet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScheduleCondition {
+    /// The schedule is one of these users'.
+    UserIn(Vec<UserId>),
+    UserIsNot(UserId),
+    TargetIs(LifecycleState),
+    TargetIsNot(LifecycleState),
+    /// The time the change really runs, compared with this instant.
+    RunAt(Comparison, DateTime<Utc>),
+    IdIs(ScheduleId),
+}
+
+/// How a stored time compares with the one in a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Equal,
+    Before,
+    AtOrBefore,
+    After,
+    AtOrAfter,
+}
+
+/// One page of the pending schedules that meet every condition, soonest first.
 pub fn list(
     conn: &mut DbConnection,
-    user: Option<UserId>,
+    conditions: &[ScheduleCondition],
     skip: i64,
     limit: i64,
 ) -> Result<Vec<Schedule>, StoreError> {
@@ -103,8 +126,33 @@ pub fn list(
         .limit(limit)
         .select(ScheduleRow::as_select())
         .into_boxed();
-    if let Some(user) = user {
-        query = query.filter(schedules::user_id.eq(user.to_string()));
+    for condition in conditions {
+        query = match condition {
+            ScheduleCondition::UserIn(users) => {
+                let ids: Vec<String> = users.iter().map(UserId::to_string).collect();
+                query.filter(schedules::user_id.eq_any(ids))
+            }
+            ScheduleCondition::UserIsNot(user) => {
+                query.filter(schedules::user_id.ne(user.to_string()))
+            }
+            ScheduleCondition::TargetIs(state) => {
+                query.filter(schedules::target_state.eq(state.as_str()))
+            }
+            ScheduleCondition::TargetIsNot(state) => {
+                query.filter(schedules::target_state.ne(state.as_str()))
+            }
+            ScheduleCondition::RunAt(comparison, time) => {
+                let time = to_db(*time);
+                match comparison {
+                    Comparison::Equal => query.filter(schedules::run_at.eq(time)),
+                    Comparison::Before => query.filter(schedules::run_at.lt(time)),
+                    Comparison::AtOrBefore => query.filter(schedules::run_at.le(time)),
+                    Comparison::After => query.filter(schedules::run_at.gt(time)),
+                    Comparison::AtOrAfter => query.filter(schedules::run_at.ge(time)),
+                }
+            }
+            ScheduleCondition::IdIs(id) => query.filter(schedules::id.eq(id.to_string())),
+        };
     }
     into_schedules(query.load(conn)?)
 }

@@ -7,6 +7,7 @@ use crate::domain::schedule::{ScheduleError, ScheduleRequest};
 use crate::domain::{CreationMethod, LifecycleState, ScheduleId, User, UserId};
 use crate::service::ServiceError;
 use crate::service::users::{Actor, NewUser, create_user};
+use crate::store::schedules::ScheduleCondition;
 use crate::store::testing::{on_each_backend, sample_user};
 use crate::store::{DbConnection, audit, schedules, users};
 
@@ -194,16 +195,15 @@ fn lists_filter_by_user_and_page_soonest_first() {
         )
         .expect("bob");
 
-        let anns = list_schedules(&mut conn, Some(ann.id), 0, 10).expect("list");
+        let anns = list_schedules(&mut conn, &[ScheduleCondition::UserIn(vec![ann.id])], 0, 10)
+            .expect("list");
         let hours: Vec<i64> = anns.iter().map(|s| (s.run_at - t0()).num_hours()).collect();
         assert_eq!(hours, [2, 5, 9]);
         assert!(anns.iter().all(|s| s.user_id == ann.id));
-        let page = list_schedules(&mut conn, Some(ann.id), 1, 1).expect("page");
+        let page = list_schedules(&mut conn, &[ScheduleCondition::UserIn(vec![ann.id])], 1, 1)
+            .expect("page");
         assert_eq!(page, vec![anns[1].clone()]);
-        assert_eq!(
-            list_schedules(&mut conn, None, 0, 10).expect("all").len(),
-            4
-        );
+        assert_eq!(list_schedules(&mut conn, &[], 0, 10).expect("all").len(), 4);
     });
 }
 
