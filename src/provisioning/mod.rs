@@ -338,3 +338,6 @@ mod scim_test_servers;
 
 #[cfg(test)]
 mod scim_tests;
+
+#[cfg(test)]
+mod scim_fault_tests;
