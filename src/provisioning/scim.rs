@@ -67,7 +67,7 @@ impl Connector for ScimConnector {
 /// The account the plan's action asks for; `None` when nothing is to be sent (a staged user).
 pub fn desired(action: Action, user: Option<&User>) -> Option<Desired> {
     match (action, user) {
-        (Action::Enable, Some(user)) => Some(Desired::Active(account(user))),
+        (Action::Enable, Some(user)) => Some(Desired::Active(Box::new(account(user)))),
         (Action::Disable, user) => Some(Desired::Inactive {
             user_name: user.map(|u| u.username.as_str().to_owned()),
         }),

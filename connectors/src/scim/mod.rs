@@ -90,7 +90,7 @@ pub fn parse_base_url(text: &str) -> Result<Url, InvalidBaseUrl> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Desired {
     /// Present and active with these attributes; created when the app has no such user.
-    Active(ScimAccount),
+    Active(Box<ScimAccount>),
     /// Deactivated if it exists; never created for this. `user_name` finds the account when
     /// Roster has no remote id recorded for it.
     Inactive { user_name: Option<String> },
