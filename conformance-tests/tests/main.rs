@@ -6,6 +6,7 @@ mod admin_email;
 mod admin_insights;
 mod admin_organizations;
 mod admin_users;
+mod provisioning_scim;
 mod schedules;
 mod scim;
 mod serve;

@@ -55,8 +55,11 @@ impl ResourceType {
     /// Whether Roster writes accounts into this kind of resource today. The others are decided
     /// by the plan and exposed through the access check only.
     pub fn has_connector(self) -> bool {
-        // TODO(#5): a downstream SCIM connector; Google Workspace, M365 and AD connectors.
-        matches!(self, Self::LdapDirectory)
+        // TODO(#5): connectors for Google Workspace (Directory API `users.insert`/`update` with
+        // `suspended`, a random password while staged), Microsoft 365 (Graph `accountEnabled`,
+        // `passwordProfile`) and Active Directory (`userAccountControl` 512/514, `unicodePwd`
+        // over TLS). Until then their actions are decided by `plan` and shown by the access check.
+        matches!(self, Self::LdapDirectory | Self::ScimApp)
     }
 
     /// Whether a configured resource of this type needs connection settings (URL, bind DN).

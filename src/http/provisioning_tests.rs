@@ -106,6 +106,22 @@ async fn resources_keep_secrets_and_refuse_bad_input_without_changing_anything()
                 "bearer token",
             ),
             (
+                json!({ "name": "x", "type": "scim_app", "secret": "t0ken" }),
+                "url (the app's SCIM base URL) is required",
+            ),
+            (
+                json!({ "name": "x", "type": "scim_app", "url": "ftp://app/scim", "secret": "t0ken" }),
+                "url must start with https:// or http://",
+            ),
+            (
+                json!({ "name": "x", "type": "scim_app", "url": "app.example.com/scim", "secret": "t0ken" }),
+                "url is not a URL",
+            ),
+            (
+                json!({ "name": "x", "type": "scim_app", "url": "https://app/scim?token=t0ken", "secret": "t0ken" }),
+                "url must not have a query",
+            ),
+            (
                 json!({ "name": "x", "type": "radius", "url": "ldap://x" }),
                 "takes no url",
             ),
@@ -132,6 +148,18 @@ async fn resources_keep_secrets_and_refuse_bad_input_without_changing_anything()
         assert_eq!(listed.as_array().map(Vec::len), Some(1));
         let (status, _) = call!(app, key, get, "/api/v2/resources/not-an-id");
         assert_eq!(status, 404);
+
+        let (status, app_created) = call!(
+            app,
+            key,
+            post,
+            "/api/v2/resources",
+            json!({ "name": "Wiki", "type": "scim_app", "url": "https://wiki.example.com/scim/v2", "secret": "bearer-t0ken-9z", "options": { "deactivateOnDelete": true } })
+        );
+        assert_eq!(status, 201, "{app_created}");
+        assert_eq!(app_created["hasSecret"], true);
+        assert_eq!(app_created["options"]["deactivateOnDelete"], true);
+        assert!(!app_created.to_string().contains("bearer-t0ken-9z"));
     }
 }
 

@@ -136,11 +136,8 @@ fn validate(new: NewResource) -> Result<Resource, ApiError> {
             let url = url.ok_or_else(|| {
                 ApiError::bad_request("url (the app's SCIM base URL) is required for a scim_app")
             })?;
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ApiError::bad_request(
-                    "url must start with https:// or http://",
-                ));
-            }
+            roster_connectors::scim::parse_base_url(&url)
+                .map_err(|error| ApiError::bad_request(error.to_string()))?;
             let secret = secret.ok_or_else(|| {
                 ApiError::bad_request("secret (the app's bearer token) is required for a scim_app")
             })?;

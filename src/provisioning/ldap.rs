@@ -1,12 +1,87 @@
-//! From Roster's records to the LDAP connector's terms.
+//! The LDAP directory as a [`Connector`]: Roster's records in the LDAP connector's terms, and
+//! the canary check that proves, before first use, that a lock refuses a bind.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use roster_connectors::ldap::{Desired, LdapAccount, LdapSettings};
+use roster_connectors::FailureKind;
+use roster_connectors::ldap::{Desired, LdapAccount, LdapFailure, LdapSettings, LdapTarget};
+use serde_json::json;
 
+use super::connector::{Applied, Call, Connector, Failure};
 use crate::domain::User;
 use crate::domain::provisioning::Action;
 use crate::domain::resource::Resource;
+use crate::store::resources::ProvisionedAccount;
+
+pub struct LdapConnector {
+    target: LdapTarget,
+    resource: crate::domain::ResourceId,
+    canary_passed: AtomicBool,
+}
+
+impl LdapConnector {
+    pub fn new(resource: &Resource, timeout: Duration) -> Self {
+        Self {
+            target: LdapTarget::new(settings(resource, timeout)),
+            resource: resource.id,
+            canary_passed: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs the canary once per connector. A canary that fails for any lasting reason says the
+    /// directory is misconfigured (wrong base DN, no password policy): the target is paused
+    /// rather than each user failing.
+    async fn ensure_canary(&self) -> Result<(), LdapFailure> {
+        if self.canary_passed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.target
+            .canary()
+            .await
+            .map_err(|failure| match failure.kind {
+                FailureKind::Transient => failure,
+                _ => LdapFailure {
+                    kind: FailureKind::TargetRefused,
+                    message: format!("canary check failed: {}", failure.message),
+                },
+            })?;
+        self.canary_passed.store(true, Ordering::Release);
+        tracing::info!(resource.id = %self.resource, "LDAP canary passed: a lock refuses binds on this directory");
+        Ok(())
+    }
+}
+
+impl Connector for LdapConnector {
+    fn apply<'a>(
+        &'a self,
+        action: Action,
+        user: Option<&'a User>,
+        account: Option<&'a ProvisionedAccount>,
+    ) -> Call<'a, Option<Applied>> {
+        Box::pin(async move {
+            let Some(desired) = desired(action, user) else {
+                return Ok(None);
+            };
+            self.ensure_canary().await?;
+            let known_dn = account.map(|a| a.remote_id.as_str());
+            let applied = self.target.apply(known_dn, &desired).await?;
+            Ok(Some(Applied {
+                details: json!({ "dn": applied.dn, "locked": applied.locked }),
+                remote_id: applied.dn,
+                disabled: applied.locked,
+                created: applied.created,
+            }))
+        })
+    }
+
+    fn probe(&self) -> Call<'_, ()> {
+        Box::pin(async move {
+            self.target.check().await?;
+            self.target.canary().await.map_err(Failure::from)
+        })
+    }
+}
 
 /// The connection settings of an LDAP resource.
 pub fn settings(resource: &Resource, timeout: Duration) -> LdapSettings {

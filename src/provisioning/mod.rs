@@ -1,29 +1,33 @@
 //! The dispatcher: a worker of `roster serve` that claims provisioning jobs from the outbox and
-//! brings each (user, resource) pair to the user's current desired state through a connector.
+//! brings each (user, resource) pair to the user's current desired state through the
+//! resource's connector. Claiming, ordering per pair, retries with backoff, parking, pausing a
+//! target and the audit events are the same for every connector.
 
 mod backoff;
+mod connector;
 mod ldap;
+mod record;
+mod scim;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use roster_connectors::ldap::{Applied, FailureKind, LdapFailure, LdapTarget};
-use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::domain::audit::{AuditResource, EventType, Initiator, InitiatorKind, NewAuditEvent};
-use crate::domain::provisioning::{Action, Facts, ResourceType, Standing, plan};
-use crate::domain::resource::{Pause, Resource};
+use crate::domain::provisioning::{Action, Facts, Standing, plan};
+use crate::domain::resource::Resource;
 use crate::domain::{ResourceId, User};
 use crate::service::provisioning::woken;
 use crate::store::outbox::{self, ClaimedJob};
 use crate::store::resources::{self, ProvisionedAccount};
-use crate::store::{DbConnection, Store, StoreError, audit, users, write_transaction};
+use crate::store::{DbConnection, Store, StoreError, users};
 
 pub use backoff::full_jitter;
+pub use connector::{Applied, Connector, Failure};
+use record::{Recorded, record_outcome};
 
 /// Tuning of the dispatcher; the defaults suit a server, tests shorten the waits.
 #[derive(Debug, Clone)]
@@ -38,7 +42,7 @@ pub struct DispatcherOptions {
     pub probe_every: Duration,
     /// Consecutive failed calls after which a target is paused as a whole.
     pub pause_after_failures: u32,
-    /// Limit for each directory operation.
+    /// Limit for each call to a target (an LDAP operation, an HTTP request).
     pub timeout: Duration,
 }
 
@@ -57,8 +61,7 @@ impl Default for DispatcherOptions {
 
 /// A connector instance and what the dispatcher learned about its target in this process.
 struct TargetState {
-    ldap: LdapTarget,
-    canary_passed: AtomicBool,
+    connector: Arc<dyn Connector>,
     consecutive_failures: AtomicU32,
 }
 
@@ -81,9 +84,10 @@ pub struct Dispatcher {
 enum Outcome {
     Applied {
         action: Action,
+        /// `None` when nothing was written (nothing to do, or no connector for the kind).
         applied: Option<Applied>,
     },
-    Failed(LdapFailure),
+    Failed(Failure),
 }
 
 /// What a job needs from the database.
@@ -196,31 +200,24 @@ impl Dispatcher {
             work.resource.plan_options(),
             facts,
         );
-        if work.resource.kind != ResourceType::LdapDirectory {
-            // TODO(#5): connectors for SCIM apps, AD and cloud directories.
-            return Outcome::Applied {
-                action,
-                applied: None,
-            };
-        }
-        let Some(desired) = ldap::desired(action, work.user.as_ref()) else {
-            return Outcome::Applied {
-                action,
-                applied: None,
-            };
-        };
         let target = match self.target(&work.resource).await {
-            Ok(target) => target,
-            Err(failure) => return Outcome::Failed(failure),
+            None => {
+                return Outcome::Applied {
+                    action,
+                    applied: None,
+                };
+            }
+            Some(Err(failure)) => return Outcome::Failed(failure),
+            Some(Ok(target)) => target,
         };
-        let known_dn = work.account.as_ref().map(|a| a.remote_id.as_str());
-        match target.ldap.apply(known_dn, &desired).await {
+        let applied = target
+            .connector
+            .apply(action, work.user.as_ref(), work.account.as_ref())
+            .await;
+        match applied {
             Ok(applied) => {
                 target.consecutive_failures.store(0, Ordering::Relaxed);
-                Outcome::Applied {
-                    action,
-                    applied: Some(applied),
-                }
+                Outcome::Applied { action, applied }
             }
             Err(failure) => {
                 target.consecutive_failures.fetch_add(1, Ordering::Relaxed);
@@ -229,36 +226,23 @@ impl Dispatcher {
         }
     }
 
-    /// The connector for a resource, proven by the canary check before its first use.
-    async fn target(&self, resource: &Resource) -> Result<Arc<TargetState>, LdapFailure> {
-        let state = {
-            let mut targets = self.targets.lock().await;
-            Arc::clone(targets.entry(resource.id).or_insert_with(|| {
-                Arc::new(TargetState {
-                    ldap: LdapTarget::new(ldap::settings(resource, self.options.timeout)),
-                    canary_passed: AtomicBool::new(false),
-                    consecutive_failures: AtomicU32::new(0),
-                })
-            }))
-        };
-        if !state.canary_passed.load(Ordering::Acquire) {
-            // A canary that fails for any lasting reason says the target is misconfigured
-            // (wrong base DN, no password policy): pause it rather than fail each user.
-            state
-                .ldap
-                .canary()
-                .await
-                .map_err(|failure| match failure.kind {
-                    FailureKind::Transient => failure,
-                    _ => LdapFailure {
-                        kind: FailureKind::TargetRefused,
-                        message: format!("canary check failed: {}", failure.message),
-                    },
-                })?;
-            state.canary_passed.store(true, Ordering::Release);
-            tracing::info!(resource.id = %resource.id, "LDAP canary passed: a lock refuses binds on this directory");
+    /// The connector for a resource, made on first use and kept for this process; `None` for
+    /// a kind without a connector.
+    async fn target(&self, resource: &Resource) -> Option<Result<Arc<TargetState>, Failure>> {
+        let mut targets = self.targets.lock().await;
+        if let Some(state) = targets.get(&resource.id) {
+            return Some(Ok(Arc::clone(state)));
         }
-        Ok(state)
+        let connector = match connector::for_resource(resource, self.options.timeout)? {
+            Ok(connector) => connector,
+            Err(failure) => return Some(Err(failure)),
+        };
+        let state = Arc::new(TargetState {
+            connector,
+            consecutive_failures: AtomicU32::new(0),
+        });
+        targets.insert(resource.id, Arc::clone(&state));
+        Some(Ok(state))
     }
 
     async fn record(
@@ -287,7 +271,7 @@ impl Dispatcher {
         let paused = match self.store.run(resources::list).await {
             Ok(all) => all
                 .into_iter()
-                .filter(|r| r.paused.is_some() && r.kind == ResourceType::LdapDirectory)
+                .filter(|r| r.paused.is_some() && r.kind.has_connector())
                 .collect::<Vec<_>>(),
             Err(error) => {
                 tracing::warn!(error.message = %error, "cannot list paused targets");
@@ -295,10 +279,11 @@ impl Dispatcher {
             }
         };
         for resource in paused {
-            let target = LdapTarget::new(ldap::settings(&resource, self.options.timeout));
-            let healthy = match target.check().await {
-                Ok(()) => target.canary().await,
-                Err(failure) => Err(failure),
+            // A fresh connector: the probe must not reuse what was learned before the pause.
+            let healthy = match connector::for_resource(&resource, self.options.timeout) {
+                Some(Ok(connector)) => connector.probe().await,
+                Some(Err(failure)) => Err(failure),
+                None => continue,
             };
             match healthy {
                 Ok(()) => {
@@ -323,14 +308,6 @@ impl Dispatcher {
     }
 }
 
-/// How an outcome was recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Recorded {
-    Applied,
-    Retried,
-    Parked,
-}
-
 fn load_work(
     conn: &mut DbConnection,
     user: crate::domain::UserId,
@@ -350,146 +327,17 @@ fn load_work(
     }))
 }
 
-fn event_type(action: Action, applied: Option<&Applied>) -> Option<EventType> {
-    match action {
-        Action::Enable if applied.is_some_and(|a| a.created) => {
-            Some(EventType::UserCreateProvision)
-        }
-        Action::Enable | Action::CreateWithRandomPassword => Some(EventType::UserUpdateProvision),
-        Action::Disable => Some(EventType::UserDeprovision),
-        Action::Remove => Some(EventType::UserDeleteProvision),
-        Action::Nothing | Action::KeepOnDevice => None,
-    }
-}
-
-fn provision_event(
-    event_type: EventType,
-    job: &ClaimedJob,
-    work: &Work,
-    details: serde_json::Value,
-) -> NewAuditEvent {
-    let name = work
-        .user
-        .as_ref()
-        .map(|u| u.username.as_str().to_owned())
-        .or_else(|| work.account.as_ref().map(|a| a.remote_id.clone()))
-        .unwrap_or_default();
-    let mut details = details;
-    details["resource"] = json!({
-        "id": work.resource.id.to_string(),
-        "name": work.resource.name,
-        "type": work.resource.kind.as_str(),
-    });
-    NewAuditEvent {
-        event_type,
-        initiated_by: Initiator {
-            kind: InitiatorKind::System,
-            name: Some("provisioning".into()),
-        },
-        resource: AuditResource::user(job.user, name),
-        details,
-    }
-}
-
-fn record_outcome(
-    conn: &mut DbConnection,
-    job: &ClaimedJob,
-    work: &Work,
-    outcome: Outcome,
-    failures: u32,
-    pause_after: u32,
-    now: DateTime<Utc>,
-) -> Result<Recorded, StoreError> {
-    write_transaction(conn, |conn| match outcome {
-        Outcome::Applied { action, applied } => {
-            outbox::complete(conn, job, now)?;
-            if let Some(applied) = &applied {
-                let account = applied.dn.clone().map(|dn| ProvisionedAccount {
-                    remote_id: dn,
-                    disabled: applied.locked,
-                });
-                resources::set_account(conn, job.resource, job.user, account.as_ref(), now)?;
-            }
-            if let Some(event_type) =
-                event_type(action, applied.as_ref()).filter(|_| applied.is_some())
-            {
-                let details = json!({ "result": "success", "dn": applied.as_ref().and_then(|a| a.dn.clone()), "locked": applied.as_ref().map(|a| a.locked) });
-                audit::append(
-                    conn,
-                    vec![provision_event(event_type, job, work, details)],
-                    now,
-                )?;
-            }
-            tracing::info!(user.id = %job.user, resource.id = %job.resource, action = ?action, "provisioning applied");
-            Ok(Recorded::Applied)
-        }
-        Outcome::Failed(failure) => match failure.kind {
-            FailureKind::TargetRefused => {
-                pause(conn, job.resource, &failure.message, now)?;
-                outbox::retry_later(conn, job, now, &failure.message, false, now)?;
-                Ok(Recorded::Retried)
-            }
-            FailureKind::Transient => {
-                if failures >= pause_after {
-                    let reason = format!(
-                        "{failures} consecutive calls failed; last: {}",
-                        failure.message
-                    );
-                    pause(conn, job.resource, &reason, now)?;
-                }
-                let delay = full_jitter(job.attempts, getrandom::u64().unwrap_or(0));
-                let next =
-                    now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1));
-                outbox::retry_later(conn, job, next, &failure.message, true, now)?;
-                tracing::warn!(user.id = %job.user, resource.id = %job.resource, attempts = job.attempts + 1, error.message = %failure.message, "provisioning failed; will retry");
-                Ok(Recorded::Retried)
-            }
-            FailureKind::Permanent => {
-                outbox::park(conn, job, &failure.message, now)?;
-                let standing_event = match &work.user {
-                    Some(user) if user.state == crate::domain::LifecycleState::Suspended => {
-                        EventType::UserDeprovision
-                    }
-                    Some(_) => EventType::UserUpdateProvision,
-                    None => EventType::UserDeleteProvision,
-                };
-                let details = json!({ "result": "error", "error": failure.message });
-                audit::append(
-                    conn,
-                    vec![provision_event(standing_event, job, work, details)],
-                    now,
-                )?;
-                tracing::error!(user.id = %job.user, resource.id = %job.resource, error.message = %failure.message, "provisioning failed for good; job parked");
-                Ok(Recorded::Parked)
-            }
-        },
-    })
-}
-
-fn pause(
-    conn: &mut DbConnection,
-    resource: ResourceId,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let already = resources::find(conn, resource)?.is_some_and(|r| r.paused.is_some());
-    if !already {
-        tracing::error!(resource.id = %resource, reason, "provisioning target paused");
-        resources::set_pause(
-            conn,
-            resource,
-            Some(&Pause {
-                reason: reason.to_owned(),
-                since: now,
-            }),
-            now,
-        )?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 pub(crate) mod tests;
 
 #[cfg(test)]
 mod fault_tests;
+
+#[cfg(test)]
+mod scim_test_servers;
+
+#[cfg(test)]
+mod scim_tests;
+
+#[cfg(test)]
+mod scim_fault_tests;

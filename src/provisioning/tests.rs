@@ -124,7 +124,7 @@ async fn bind(ldap: &Ldap, username: &str, password: &str) -> Result<(), BindRef
     .await
 }
 
-fn set_state(store: &Store, user: UserId, state: LifecycleState) {
+pub(crate) fn set_state(store: &Store, user: UserId, state: LifecycleState) {
     users::change_state(
         &mut store.conn().expect("conn"),
         user,

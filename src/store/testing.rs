@@ -35,7 +35,7 @@ impl Drop for TestDatabase {
     }
 }
 
-fn sqlite() -> TestDatabase {
+pub fn sqlite() -> TestDatabase {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("roster.db");
     let store = Store::open(&StoreOptions::new(path.to_string_lossy())).expect("open sqlite");

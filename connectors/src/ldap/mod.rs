@@ -56,17 +56,8 @@ pub struct Applied {
     pub created: bool,
 }
 
-/// How a failure should be handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// May pass by itself (network, busy, unavailable): retry later.
-    Transient,
-    /// Will fail again the same way (schema, bad DN): park it for an admin.
-    Permanent,
-    /// The directory refuses Roster's own credentials or rights (49 on the service bind, 50):
-    /// every call would fail, so the whole target is paused.
-    TargetRefused,
-}
+/// How a failure should be handled. `TargetRefused` here means 49 on the service bind, or 50.
+pub use crate::FailureKind;
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]

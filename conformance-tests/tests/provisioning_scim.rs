@@ -1,0 +1,147 @@
+//! Outbound SCIM between two running servers: one Roster provisions a SCIM app that is another
+//! Roster (`roster serve` with its own data directory and a token from `roster token issue
+//! --integration downstream --kind generic`). Each lifecycle step goes through the first
+//! server's admin API, its own dispatcher carries it out, and the result is read back through
+//! the second server's SCIM API.
+
+use std::time::{Duration, Instant};
+
+use conformance_tests::admin::AdminServer;
+use serde_json::{Value, json};
+
+use crate::scim::Scim;
+
+/// Waits until the provisioning server has no job left to do, and none failed for good.
+fn wait_for_provisioning(server: &AdminServer) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, pending) = server.get("/api/v2/provisioning/jobs?status=pending");
+        assert_eq!(status, 200, "{pending}");
+        if pending.as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "jobs still pending: {pending}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, parked) = server.get("/api/v2/provisioning/jobs?status=parked");
+    assert_eq!(parked, json!([]), "nothing parked");
+}
+
+/// The downstream's user with this userName, through its SCIM API.
+fn find(downstream: &Scim, token: &str, user_name: &str) -> Option<Value> {
+    let filter = format!("userName eq \"{user_name}\"");
+    let reply = downstream.send_as(
+        Some(token),
+        reqwest::Method::GET,
+        &format!(
+            "/Users?filter={}",
+            filter.replace(' ', "%20").replace('"', "%22")
+        ),
+        None,
+        &[],
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let found = reply.body["Resources"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(found.len() <= 1, "{reply:?}");
+    found.into_iter().next()
+}
+
+#[test]
+fn a_user_lifecycle_reaches_a_downstream_roster_over_scim() {
+    let downstream = Scim::start();
+    let token = downstream.issue("downstream", Some("generic"), false);
+    let server = AdminServer::start();
+    let (status, app) = server.post(
+        "/api/v2/resources",
+        json!({
+            "name": "downstream roster", "type": "scim_app",
+            "url": downstream.server.url("/scim/v2"), "secret": token,
+        }),
+    );
+    assert_eq!(status, 201, "{app}");
+    assert!(!app.to_string().contains(&token), "the token is write-only");
+    let app_id = app["id"].as_str().expect("resource id").to_owned();
+
+    let username = format!("bb{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let user = server.create_user(json!({
+        "username": username, "email": format!("{username}@corp.example"),
+        "firstname": "Mary", "lastname": "Jackson", "state": "STAGED",
+    }));
+    let user_id = user["_id"].as_str().expect("_id").to_owned();
+    let (status, body) = server.post(
+        &format!("/api/v2/resources/{app_id}/associations"),
+        json!({ "op": "add", "type": "user", "id": user_id }),
+    );
+    assert_eq!(status, 204, "{body}");
+    wait_for_provisioning(&server);
+    assert_eq!(
+        find(&downstream, &token, &username),
+        None,
+        "staged: nothing sent"
+    );
+
+    let set_state = |state: &str| {
+        let (status, body) = server.put(
+            &format!("/api/systemusers/{user_id}"),
+            json!({ "state": state }),
+        );
+        assert_eq!(status, 200, "{state}: {body}");
+        wait_for_provisioning(&server);
+    };
+    set_state("ACTIVATED");
+    let remote = find(&downstream, &token, &username).expect("activated: present");
+    assert_eq!(remote["active"], true, "{remote}");
+    assert_eq!(remote["externalId"], user_id.as_str());
+    assert_eq!(remote["name"]["familyName"], "Jackson");
+    let remote_id = remote["id"].as_str().expect("id").to_owned();
+
+    set_state("SUSPENDED");
+    let remote = find(&downstream, &token, &username).expect("suspended: kept");
+    assert_eq!(remote["active"], false, "{remote}");
+
+    set_state("ACTIVATED");
+    let remote = find(&downstream, &token, &username).expect("reactivated");
+    assert_eq!(remote["active"], true, "{remote}");
+    assert_eq!(remote["id"], remote_id.as_str(), "the same account");
+
+    let (status, body) = server.put(
+        &format!("/api/systemusers/{user_id}"),
+        json!({ "jobTitle": "Aerospace Engineer", "department": "Langley" }),
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for_provisioning(&server);
+    let remote = find(&downstream, &token, &username).expect("changed");
+    assert_eq!(remote["title"], "Aerospace Engineer", "{remote}");
+    assert_eq!(
+        remote["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
+        "Langley"
+    );
+
+    let (status, body) = server.call("DELETE", &format!("/api/systemusers/{user_id}"), None);
+    assert_eq!(status, 200, "{body}");
+    wait_for_provisioning(&server);
+    assert_eq!(find(&downstream, &token, &username), None, "deleted: gone");
+    let events = server.event_types(&user_id);
+    for expected in [
+        "user_create_provision",
+        "user_deprovision",
+        "user_update_provision",
+        "user_delete_provision",
+    ] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "{expected} in {events:?}"
+        );
+    }
+    assert!(
+        server
+            .server
+            .raw_log()
+            .iter()
+            .all(|line| !line.contains(&token)),
+        "the token is never logged"
+    );
+}
