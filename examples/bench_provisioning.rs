@@ -1,17 +1,19 @@
 //! Provisioning benchmark (run by `scripts/bench-provisioning.sh`, which starts the slapd).
 //!
-//! 1. Revocation lag: for N active, provisioned users, suspends each through the service and
-//!    measures the time from the commit to the first refused bind (p50, p99), with the
-//!    dispatcher running as in `roster serve` and an otherwise idle queue.
-//! 2. Throughput: M staged users are activated at once; reports the jobs the dispatcher applies
-//!    per second until the queue is empty.
+//! 1. Revocation lag: starts the real `roster serve` binary on the database, activates N
+//!    provisioned users through the admin API, then suspends them one at a time with
+//!    `PUT /api/systemusers/{id}` and measures the time from each HTTP response to the first
+//!    refused bind (p50, p99), with an otherwise idle queue.
+//! 2. Throughput: with the server stopped, M staged users are activated at once; a dispatcher
+//!    as in `roster serve` is started and the jobs it applies per second until the queue is
+//!    empty are reported.
 //!
-//! Environment: LDAP_URL, LDAP_PEOPLE, LDAP_ROOTDN, LDAP_ROOTPW, and BENCH_DATABASE_URL (an
-//! SQLite path or a postgres:// URL). Arguments: `[suspensions] [activations]`.
+//! Environment: LDAP_URL, LDAP_PEOPLE, LDAP_ROOTDN, LDAP_ROOTPW, BENCH_DATABASE_URL (an SQLite
+//! path or a postgres:// URL), ROSTER_BIN (the `roster` binary) and BENCH_WORK_DIR (its data
+//! directory). Arguments: `[suspensions] [activations]`.
 
-// TODO(#5): suspend through the HTTP admin API (/api/systemusers) so the lag includes the
-// request, as the issue asks; today it is measured from the service call's commit.
-
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -104,6 +106,90 @@ fn set_state(store: &Store, id: roster::domain::UserId, state: LifecycleState) {
     .expect("state");
 }
 
+/// `roster serve` on a free loopback port, with the benchmark's database.
+struct RunningServer {
+    child: Child,
+    base_url: String,
+}
+
+impl RunningServer {
+    async fn start(database_url: &str) -> RunningServer {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = Command::new(env("ROSTER_BIN"))
+            .args(["serve", "--listen", &listen, "--database-url", database_url])
+            .args(["--data-dir", &env("BENCH_WORK_DIR")])
+            .env("ROSTER_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start roster serve");
+        let server = RunningServer {
+            child,
+            base_url: format!("http://{listen}"),
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = client
+                .get(format!("{}/readyz", server.base_url))
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success());
+            if ready {
+                return server;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "roster serve did not become ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM, so the server stops its workers as in production, then waits for it.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends a state change through the admin API and returns when its response has arrived.
+async fn api_state_change(
+    client: &reqwest::Client,
+    server: &RunningServer,
+    api_key: &str,
+    id: roster::domain::UserId,
+    state: &str,
+) {
+    let request = match state {
+        "ACTIVATED" => client
+            .post(format!(
+                "{}/api/systemusers/{id}/state/activate",
+                server.base_url
+            ))
+            .json(&serde_json::json!({ "email": false })),
+        _ => client
+            .put(format!("{}/api/systemusers/{id}", server.base_url))
+            .json(&serde_json::json!({ "state": state })),
+    };
+    let response = request
+        .header("x-api-key", api_key)
+        .send()
+        .await
+        .expect("admin API request");
+    let status = response.status();
+    assert!(
+        status.is_success(),
+        "{state} for {id}: {status}: {}",
+        response.text().await.unwrap_or_default()
+    );
+}
+
 async fn wait_empty(store: &Store) {
     loop {
         let pending = store.run(outbox::pending_count).await.expect("count");
@@ -151,40 +237,46 @@ fn main() {
     let password_hash = hash(password);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let dispatcher = Dispatcher::new(store.clone(), DispatcherOptions::default());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let worker = tokio::spawn(Arc::clone(&dispatcher).run(async move {
-            let _ = stopped.await;
-        }));
-
-        // 1. Revocation lag.
+        // 1. Revocation lag, through a running `roster serve`.
         let lag_users = create_users(&store, resource.id, "lag", suspensions, &password_hash);
+        let api_key = roster::service::api_keys::create(
+            &mut store.conn().expect("conn"),
+            &format!("bench-{}", now.timestamp_micros()),
+            Utc::now(),
+        )
+        .expect("API key")
+        .key;
+        let server = RunningServer::start(&env("BENCH_DATABASE_URL")).await;
+        let client = reqwest::Client::new();
         for id in &lag_users {
-            set_state(&store, *id, LifecycleState::Activated);
+            api_state_change(&client, &server, &api_key, *id, "ACTIVATED").await;
         }
         wait_empty(&store).await;
         let mut lags = Vec::with_capacity(suspensions);
         for (i, id) in lag_users.iter().enumerate() {
             let dn = entry_dn(&format!("lag{i:05}"), &people);
-            bind_check(&url, &dn, password, Duration::from_secs(5)).await.expect("active user binds before the suspension");
-            let store = store.clone();
-            let id = *id;
-            tokio::task::spawn_blocking(move || set_state(&store, id, LifecycleState::Suspended)).await.expect("suspend");
-            let committed = Instant::now();
-            while bind_check(&url, &dn, password, Duration::from_secs(5)).await.is_ok() {}
-            lags.push(committed.elapsed());
+            bind_check(&url, &dn, password, Duration::from_secs(5))
+                .await
+                .expect("active user binds before the suspension");
+            api_state_change(&client, &server, &api_key, *id, "SUSPENDED").await;
+            let answered = Instant::now();
+            while bind_check(&url, &dn, password, Duration::from_secs(5))
+                .await
+                .is_ok()
+            {}
+            lags.push(answered.elapsed());
         }
+        server.stop();
         lags.sort();
         println!(
-            "suspension -> bind refused, {suspensions} users: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "API suspension response -> bind refused, {suspensions} users: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             percentile(&lags, 0.50).as_secs_f64() * 1e3,
             percentile(&lags, 0.99).as_secs_f64() * 1e3,
             lags.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
         );
 
-        // 2. Throughput: stop the worker, queue every activation, then let it run.
-        let _ = stop.send(());
-        worker.await.expect("worker");
+        // 2. Throughput: queue every activation with no dispatcher running, then start one.
+        let dispatcher = Dispatcher::new(store.clone(), DispatcherOptions::default());
         let bulk = create_users(&store, resource.id, "bulk", activations, &password_hash);
         for id in &bulk {
             set_state(&store, *id, LifecycleState::Activated);

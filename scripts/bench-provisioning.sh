@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Provisioning benchmark: revocation lag (suspension committed -> LDAP bind refused, p50/p99)
-# and jobs/s for bulk activations, beside ldapadd's own rate for the same number of entries
+# Provisioning benchmark: revocation lag (response to a suspension through the admin API of a
+# running `roster serve` -> LDAP bind refused, p50/p99) and jobs/s for bulk activations, beside ldapadd's own rate for the same number of entries
 # (the physical limit of the directory).
 #
 #   scripts/bench-provisioning.sh [SUSPENSIONS=1000] [ACTIVATIONS=10000]
@@ -30,8 +30,8 @@ trap cleanup EXIT
 
 profile=${BENCH_PROFILE:-release}
 case $profile in
-  release) cargo build --release --quiet --example bench_provisioning ;;
-  debug) cargo build --quiet --example bench_provisioning ;;
+  release) cargo build --release --quiet --bin roster --example bench_provisioning ;;
+  debug) cargo build --quiet --bin roster --example bench_provisioning ;;
   *) echo "BENCH_PROFILE must be release or debug" >&2; exit 2 ;;
 esac
 
@@ -39,6 +39,7 @@ esac
 eval "$(scripts/slapd-test-instance.sh start)"
 dirs+=("$SLAPD_DIR")
 export BENCH_DATABASE_URL=${BENCH_DATABASE_URL:-$work/bench.db}
+export ROSTER_BIN=${CARGO_TARGET_DIR:-target}/$profile/roster BENCH_WORK_DIR=$work
 "${CARGO_TARGET_DIR:-target}/$profile/examples/bench_provisioning" "$suspensions" "$activations"
 
 # ldapadd alone, into a fresh instance with the same configuration.

@@ -42,6 +42,9 @@ pub enum EmailDecision {
     NotRequested,
     /// Nothing is sent: staged users never get mail.
     SuppressedStaged,
+    /// Nothing is sent: the user has no address (an identity provider created it without one)
+    /// and none was given.
+    NoAddress,
 }
 
 /// Applies the rules: staged users get nothing; a user with a password gets a Welcome email,
@@ -66,6 +69,9 @@ pub fn decide(user: &User, request: &EmailRequest) -> EmailDecision {
             .clone()
             .unwrap_or_else(|| user.email.clone()),
     };
+    if to.is_stand_in() {
+        return EmailDecision::NoAddress;
+    }
     EmailDecision::Send { kind, to }
 }
 
@@ -138,6 +144,26 @@ mod tests {
         assert_eq!(
             decide(&active, &EmailRequest::None),
             EmailDecision::NotRequested
+        );
+    }
+
+    #[test]
+    fn a_user_without_an_address_gets_nothing_unless_one_is_given() {
+        let mut nomail = user(LifecycleState::Activated, None, false);
+        nomail.email = Email::stand_in(nomail.id);
+        assert_eq!(
+            decide(&nomail, &EmailRequest::Default),
+            EmailDecision::NoAddress
+        );
+        let given = EmailRequest::To(Email::parse("email", "it@corp.example").expect("valid"));
+        assert_eq!(
+            decide(&nomail, &given),
+            send(EmailKind::Activation, "it@corp.example")
+        );
+        nomail.alternate_email = Some(Email::parse("email", "n@home.example").expect("valid"));
+        assert_eq!(
+            decide(&nomail, &EmailRequest::Default),
+            send(EmailKind::Activation, "n@home.example")
         );
     }
 }

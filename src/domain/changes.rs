@@ -17,7 +17,7 @@ pub struct FieldChange {
 
 /// The fields an administrator or identity provider edits, under JumpCloud's names. State,
 /// version and timestamps are recorded by their own events, not as profile changes.
-fn profile(user: &User) -> [(&'static str, Value); 25] {
+fn profile(user: &User) -> [(&'static str, Value); 26] {
     let text = |value: &Option<String>| json!(value);
     [
         ("username", json!(user.username.as_str())),
@@ -39,6 +39,7 @@ fn profile(user: &User) -> [(&'static str, Value); 25] {
         ("department", text(&user.department)),
         ("company", text(&user.company)),
         ("costCenter", text(&user.cost_center)),
+        ("division", text(&user.division)),
         ("location", text(&user.location)),
         ("employeeType", text(&user.employee_type)),
         ("manager", json!(user.manager.map(|id| id.to_string()))),

@@ -84,7 +84,25 @@ impl fmt::Display for UserName {
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
+/// The domain of the stand-in address of a user an identity provider created without any
+/// email: the record, like JumpCloud's, always has an address, and RFC 2606 reserves `.invalid`
+/// so nothing can ever be delivered there. Such an address is never shown over SCIM, sent to a
+/// target or mailed to.
+pub const STAND_IN_EMAIL_DOMAIN: &str = "no-email.roster.invalid";
+
 impl Email {
+    /// The stand-in address of the user `id`, who has no email.
+    pub fn stand_in(id: UserId) -> Self {
+        Self(format!("{id}@{STAND_IN_EMAIL_DOMAIN}"))
+    }
+
+    /// Whether this is a stand-in for a missing address rather than a real one.
+    pub fn is_stand_in(&self) -> bool {
+        self.0
+            .rsplit_once('@')
+            .is_some_and(|(_, domain)| domain == STAND_IN_EMAIL_DOMAIN)
+    }
+
     /// Accepts `local@domain` with a non-empty local part and a dotless-or-dotted domain; the
     /// full RFC 5322 grammar is not worth enforcing, a mail server has the last word.
     pub fn parse(field: &'static str, text: &str) -> Result<Self, InvalidField> {
@@ -225,6 +243,8 @@ pub struct User {
     pub department: Option<String>,
     pub company: Option<String>,
     pub cost_center: Option<String>,
+    /// The division of the organization (SCIM enterprise `division`).
+    pub division: Option<String>,
     pub location: Option<String>,
     pub employee_type: Option<String>,
     pub manager: Option<UserId>,
@@ -273,6 +293,7 @@ impl User {
             department: None,
             company: None,
             cost_center: None,
+            division: None,
             location: None,
             employee_type: None,
             manager: None,

@@ -124,7 +124,7 @@ pub fn account(user: &User) -> LdapAccount {
             .filter(|n| !n.is_empty())
             .unwrap_or(username),
         given_name: user.first_name.clone(),
-        mail: Some(user.email.as_str().to_owned()),
+        mail: Some(user.email.as_str().to_owned()).filter(|_| !user.email.is_stand_in()),
         display_name: user.display_name.clone(),
         title: user.job_title.clone(),
         employee_number: user.employee_identifier.clone(),

@@ -11,7 +11,6 @@ use super::connector::{Applied, Call, Connector, Failure};
 use crate::domain::User;
 use crate::domain::provisioning::Action;
 use crate::domain::resource::Resource;
-use crate::scim::NO_EMAIL_DOMAIN;
 use crate::store::resources::ProvisionedAccount;
 
 pub struct ScimConnector {
@@ -82,11 +81,7 @@ pub fn desired(action: Action, user: Option<&User>) -> Option<Desired> {
 pub fn account(user: &User) -> ScimAccount {
     let mut emails = Vec::new();
     // Users created without an address get a placeholder that must not reach an app.
-    if !user
-        .email
-        .as_str()
-        .ends_with(&format!("@{NO_EMAIL_DOMAIN}"))
-    {
+    if !user.email.is_stand_in() {
         emails.push(ScimEmail {
             value: user.email.as_str().to_owned(),
             kind: user.email_type.clone(),
@@ -121,6 +116,7 @@ pub fn account(user: &User) -> ScimAccount {
         employee_number: user.employee_identifier.clone(),
         cost_center: user.cost_center.clone(),
         organization: user.company.clone(),
+        division: user.division.clone(),
         department: user.department.clone(),
     }
 }
@@ -173,6 +169,7 @@ mod tests {
                 employee_number: Some("E-1906".into()),
                 cost_center: Some("CC-7".into()),
                 organization: Some("US Navy".into()),
+                division: None,
                 department: Some("Computing".into()),
             }
         );
@@ -184,8 +181,7 @@ mod tests {
     #[test]
     fn the_no_email_placeholder_is_not_sent() {
         let mut user = sample_user("nomail");
-        user.email =
-            Email::parse("email", &format!("{}@{NO_EMAIL_DOMAIN}", user.id)).expect("valid");
+        user.email = Email::stand_in(user.id);
         assert!(account(&user).emails.is_empty());
     }
 

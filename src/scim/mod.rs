@@ -21,7 +21,6 @@ use serde::{Deserialize, Serialize};
 
 pub use auth::ScimCaller;
 pub use error::ScimError;
-pub use user_resource::NO_EMAIL_DOMAIN;
 pub use users::USER_RESOURCE;
 
 /// The media type of every SCIM response.

@@ -251,6 +251,7 @@ pub const ENTERPRISE_ATTRIBUTES: &[Attribute] = &[
     },
     attr("costCenter", Kind::String, "Cost center."),
     attr("organization", Kind::String, "Company."),
+    attr("division", Kind::String, "Division."),
     attr("department", Kind::String, "Department."),
     complex(
         attr("manager", Kind::Complex, "The user's manager."),

@@ -13,10 +13,6 @@ use crate::domain::{
 };
 use crate::service::scim_users::StateRequest;
 
-/// The domain of the stand-in address a user created without any email gets (RFC 2606 reserves
-/// `.invalid`, so no mail can ever be delivered there). SCIM shows such a user without emails.
-pub const NO_EMAIL_DOMAIN: &str = "no-email.roster.invalid";
-
 /// A group the user belongs to, as shown in `groups`.
 #[derive(Debug, Clone)]
 pub struct GroupRef {
@@ -116,11 +112,7 @@ pub fn to_json(user: &User, related: &Related, base: &str) -> Value {
         json!(user.state == LifecycleState::Activated),
     );
     let mut emails = Vec::new();
-    if !user
-        .email
-        .as_str()
-        .ends_with(&format!("@{NO_EMAIL_DOMAIN}"))
-    {
+    if !user.email.is_stand_in() {
         emails.push(json!({"value": user.email.as_str(), "type": user.email_type, "primary": user.email_primary}));
     }
     if let Some(alternate) = &user.alternate_email {
@@ -158,6 +150,7 @@ pub fn to_json(user: &User, related: &Related, base: &str) -> Value {
     );
     put(&mut enterprise, "costCenter", user.cost_center.clone());
     put(&mut enterprise, "organization", user.company.clone());
+    put(&mut enterprise, "division", user.division.clone());
     put(&mut enterprise, "department", user.department.clone());
     if let Some(manager) = user.manager {
         enterprise.insert(
@@ -332,10 +325,9 @@ pub fn apply(
         None if Email::parse("emails", &user_name).is_ok() => {
             (user_name.clone(), DEFAULT_EMAIL_TYPE.into(), true)
         }
-        // TODO(#3): make the email optional in the user record; until then a user sent
-        // without one gets an address in the reserved .invalid domain, hidden from SCIM.
+        // The record always has an address; a stand-in one stands for "none".
         None => (
-            format!("{}@{NO_EMAIL_DOMAIN}", user.id),
+            Email::stand_in(user.id).as_str().to_owned(),
             DEFAULT_EMAIL_TYPE.into(),
             true,
         ),
@@ -399,6 +391,7 @@ pub fn apply(
     user.employee_identifier = get("employeeNumber")?;
     user.cost_center = get("costCenter")?;
     user.company = get("organization")?;
+    user.division = get("division")?;
     user.department = get("department")?;
     user.manager = match enterprise.and_then(|e| field(e, "manager")) {
         None => None,

@@ -30,6 +30,10 @@ pub fn queue_activation_email(
             "status": "suppressed",
             "reason": "staged users never receive email",
         }),
+        EmailDecision::NoAddress => json!({
+            "status": "suppressed",
+            "reason": "the user has no email address",
+        }),
         EmailDecision::Send { kind, to } => {
             json!({ "status": "queued", "email_type": kind.as_str(), "recipient_email": to })
         }

@@ -38,6 +38,7 @@ diesel::table! {
         email_type -> Text,
         alternate_email_type -> Text,
         email_primary -> Bool,
+        division -> Nullable<Text>,
     }
 }
 

@@ -153,6 +153,7 @@ fn user_column(key: &str) -> Option<Column> {
             "employeenumber" => text("employee_identifier", true, true),
             "costcenter" => text("cost_center", false, true),
             "organization" => text("company", false, true),
+            "division" => text("division", false, true),
             "department" => text("department", false, true),
             "manager" | "manager.value" => text("manager_id", true, true),
             _ => return None,

@@ -47,6 +47,7 @@ pub(super) struct UserRow {
     email_type: String,
     alternate_email_type: String,
     email_primary: bool,
+    division: Option<String>,
 }
 
 impl UserRow {
@@ -87,6 +88,7 @@ impl UserRow {
             email_type: user.email_type.clone(),
             alternate_email_type: user.alternate_email_type.clone(),
             email_primary: user.email_primary,
+            division: user.division.clone(),
         })
     }
 
@@ -119,6 +121,7 @@ impl UserRow {
             department: self.department.clone(),
             company: self.company.clone(),
             cost_center: self.cost_center.clone(),
+            division: self.division.clone(),
             location: self.location.clone(),
             employee_type: self.employee_type.clone(),
             manager: self

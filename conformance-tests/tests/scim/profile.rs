@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{ROSTER, Scim, USER, id_of};
+use super::{ENTERPRISE, ROSTER, Scim, USER, id_of};
 
 fn user_with_two_addresses(user_name: &str) -> serde_json::Value {
     json!({
@@ -63,6 +63,46 @@ fn names_and_email_labels_come_back_as_sent_and_filter() {
         json!([{"value": "ada@work.example", "type": "work", "primary": false}])
     );
     assert!(reply.body[ROSTER].get("alternateEmail").is_none());
+}
+
+#[test]
+fn the_enterprise_division_is_kept_filtered_and_patched() {
+    let scim = Scim::start();
+    let mut user = user_with_two_addresses("ada.division");
+    user["schemas"] = json!([USER, ENTERPRISE]);
+    user[ENTERPRISE] = json!({"division": "Engines", "department": "Research"});
+    let created = scim.post("/Users", &user);
+    assert_eq!(created.status, 201, "{created:?}");
+    assert_eq!(created.body[ENTERPRISE]["division"], "Engines");
+    let id = id_of(&created.body);
+
+    let found = scim.get("/Users?filter=urn%3Aietf%3Aparams%3Ascim%3Aschemas%3Aextension%3Aenterprise%3A2.0%3AUser%3Adivision%20eq%20%22engines%22");
+    assert_eq!(found.body["totalResults"], 1, "{found:?}");
+
+    // Entra's form: a pathless replace keyed by the URN-qualified attribute.
+    let reply = scim.patch(
+        &format!("/Users/{id}"),
+        json!([{"op": "Replace", "value": {format!("{ENTERPRISE}:division"): "Looms"}}]),
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body[ENTERPRISE]["division"], "Looms");
+    assert_eq!(reply.body[ENTERPRISE]["department"], "Research");
+    let reply = scim.patch(
+        &format!("/Users/{id}"),
+        json!([{"op": "remove", "path": format!("{ENTERPRISE}:division")}]),
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(
+        reply.body[ENTERPRISE].get("division").is_none(),
+        "{reply:?}"
+    );
+    let schemas = scim.get(&format!("/Schemas/{ENTERPRISE}")).body;
+    assert!(
+        schemas["attributes"]
+            .as_array()
+            .is_some_and(|attributes| attributes.iter().any(|a| a["name"] == "division")),
+        "{schemas}"
+    );
 }
 
 #[test]

@@ -27,6 +27,7 @@ pub struct ScimAccount {
     pub employee_number: Option<String>,
     pub cost_center: Option<String>,
     pub organization: Option<String>,
+    pub division: Option<String>,
     pub department: Option<String>,
 }
 
@@ -64,6 +65,7 @@ fn managed_attributes(account: &ScimAccount) -> Vec<(String, Option<Value>)> {
         (enterprise("employeeNumber"), text(&account.employee_number)),
         (enterprise("costCenter"), text(&account.cost_center)),
         (enterprise("organization"), text(&account.organization)),
+        (enterprise("division"), text(&account.division)),
         (enterprise("department"), text(&account.department)),
     ]
 }
@@ -160,6 +162,7 @@ mod tests {
             employee_number: Some("E-1815".into()),
             cost_center: None,
             organization: Some("Analytical Engines".into()),
+            division: Some("Difference Engines".into()),
             department: Some("Research".into()),
         }
     }
@@ -184,6 +187,7 @@ mod tests {
                 ENTERPRISE_SCHEMA: {
                     "employeeNumber": "E-1815",
                     "organization": "Analytical Engines",
+                    "division": "Difference Engines",
                     "department": "Research",
                 },
             })
