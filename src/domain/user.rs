@@ -245,6 +245,11 @@ pub struct User {
     pub cost_center: Option<String>,
     /// The division of the organization (SCIM enterprise `division`).
     pub division: Option<String>,
+    /// The POSIX user and group ids (JumpCloud's `unix_uid` and `unix_guid`), which LDAP
+    /// directories with `posixAccount` entries use. Roster assigns both when it creates the
+    /// user; `None` only until then.
+    pub unix_uid: Option<i64>,
+    pub unix_guid: Option<i64>,
     pub location: Option<String>,
     pub employee_type: Option<String>,
     pub manager: Option<UserId>,
@@ -294,6 +299,8 @@ impl User {
             company: None,
             cost_center: None,
             division: None,
+            unix_uid: None,
+            unix_guid: None,
             location: None,
             employee_type: None,
             manager: None,

@@ -131,6 +131,18 @@ async fn resources_keep_secrets_and_refuse_bad_input_without_changing_anything()
                 "unknown field",
             ),
             (ldap_body("corp ldap"), "resource name"),
+            (
+                json!({ "name": "x", "type": "ldap_directory", "url": "ldap://x", "bindDn": "cn=a", "secret": "s", "baseDn": "o=x", "options": { "posixAccount": "yes" } }),
+                "options.posixAccount: must be true or false",
+            ),
+            (
+                json!({ "name": "x", "type": "ldap_directory", "url": "ldap://x", "bindDn": "cn=a", "secret": "s", "baseDn": "o=x", "options": { "posixAccount": true, "loginShell": "bash" } }),
+                "options.loginShell: must be an absolute path",
+            ),
+            (
+                json!({ "name": "x", "type": "scim_app", "url": "https://app/scim", "secret": "t0ken", "options": { "posixAccount": true } }),
+                "only an ldap_directory takes the POSIX options",
+            ),
         ] {
             let (status, error) = call!(app, key, post, "/api/v2/resources", body.clone());
             assert!(status == 400 || status == 409, "{body} → {status} {error}");

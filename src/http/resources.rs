@@ -99,6 +99,8 @@ fn validate(new: NewResource) -> Result<Resource, ApiError> {
     if !options.is_object() {
         return Err(ApiError::bad_request("options must be a JSON object"));
     }
+    crate::domain::resource::validate_options(kind, &options)
+        .map_err(|error| ApiError::bad_request(error.to_string()))?;
     let non_empty =
         |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let (url, bind_dn, secret, base_dn) = (

@@ -5,18 +5,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use roster_connectors::FailureKind;
-use roster_connectors::ldap::{Desired, LdapAccount, LdapFailure, LdapSettings, LdapTarget};
+use roster_connectors::ldap::{
+    Desired, LdapAccount, LdapFailure, LdapSettings, LdapTarget, PosixIdentity,
+};
 use serde_json::json;
 
 use super::connector::{Applied, Call, Connector, Failure};
 use crate::domain::User;
 use crate::domain::provisioning::Action;
-use crate::domain::resource::Resource;
+use crate::domain::resource::{PosixOptions, Resource};
 use crate::store::resources::ProvisionedAccount;
 
 pub struct LdapConnector {
     target: LdapTarget,
     resource: crate::domain::ResourceId,
+    /// Whether entries are also `posixAccount`s, and how.
+    posix: Option<PosixOptions>,
     canary_passed: AtomicBool,
 }
 
@@ -25,6 +29,7 @@ impl LdapConnector {
         Self {
             target: LdapTarget::new(settings(resource, timeout)),
             resource: resource.id,
+            posix: resource.posix_options(),
             canary_passed: AtomicBool::new(false),
         }
     }
@@ -60,7 +65,7 @@ impl Connector for LdapConnector {
         account: Option<&'a ProvisionedAccount>,
     ) -> Call<'a, Option<Applied>> {
         Box::pin(async move {
-            let Some(desired) = desired(action, user) else {
+            let Some(desired) = desired(action, user, self.posix.as_ref()) else {
                 return Ok(None);
             };
             self.ensure_canary().await?;
@@ -102,8 +107,9 @@ pub fn settings(resource: &Resource, timeout: Duration) -> LdapSettings {
     }
 }
 
-/// The directory account for a user.
-pub fn account(user: &User) -> LdapAccount {
+/// The directory account for a user; with `posix`, also its `posixAccount` identity (a user
+/// without ids yet, which only a user row from before they existed can be, gets none).
+pub fn account(user: &User, posix: Option<&PosixOptions>) -> LdapAccount {
     let username = user.username.as_str().to_owned();
     let full_name = [user.first_name.as_deref(), user.last_name.as_deref()]
         .into_iter()
@@ -129,14 +135,26 @@ pub fn account(user: &User) -> LdapAccount {
         title: user.job_title.clone(),
         employee_number: user.employee_identifier.clone(),
         password_hash: user.password.hash.clone(),
+        posix: posix.and_then(|options| {
+            Some(PosixIdentity {
+                uid_number: user.unix_uid?,
+                gid_number: user.unix_guid.or(user.unix_uid)?,
+                home_directory: options.home_directory(user.username.as_str()),
+                login_shell: options.login_shell.clone(),
+            })
+        }),
     }
 }
 
 /// The entry the plan's action asks for; `None` when nothing is to be written.
-pub fn desired(action: Action, user: Option<&User>) -> Option<Desired> {
+pub fn desired(
+    action: Action,
+    user: Option<&User>,
+    posix: Option<&PosixOptions>,
+) -> Option<Desired> {
     match (action, user) {
-        (Action::Enable, Some(user)) => Some(Desired::Enabled(account(user))),
-        (Action::Disable, Some(user)) => Some(Desired::Locked(account(user))),
+        (Action::Enable, Some(user)) => Some(Desired::Enabled(account(user, posix))),
+        (Action::Disable, Some(user)) => Some(Desired::Locked(account(user, posix))),
         (Action::Remove, _) => Some(Desired::Absent),
         _ => None,
     }

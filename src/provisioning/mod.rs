@@ -334,6 +334,9 @@ pub(crate) mod tests;
 mod fault_tests;
 
 #[cfg(test)]
+mod posix_tests;
+
+#[cfg(test)]
 mod scim_test_servers;
 
 #[cfg(test)]

@@ -369,3 +369,38 @@ fn an_update_records_the_changed_fields_and_a_stale_version_is_refused() {
         assert_eq!(snapshot(&mut conn, &user), before);
     });
 }
+
+#[test]
+fn each_new_user_gets_the_next_unix_id_even_when_created_concurrently() {
+    on_each_backend(|store| {
+        let first = create(store, "first", LifecycleState::Staged);
+        assert_eq!(first.unix_uid, Some(users::FIRST_UNIX_ID));
+        assert_eq!(first.unix_guid, first.unix_uid);
+        let stored = users::find(&mut store.conn().expect("conn"), first.id)
+            .expect("find")
+            .expect("user");
+        assert_eq!(stored.unix_uid, first.unix_uid, "the id is stored");
+
+        let created: Vec<User> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..4)
+                .map(|worker| {
+                    scope.spawn(move || {
+                        (0..5)
+                            .map(|i| {
+                                create(store, &format!("w{worker}-{i}"), LifecycleState::Staged)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("worker"))
+                .collect()
+        });
+        let mut ids: Vec<i64> = created.iter().filter_map(|u| u.unix_uid).collect();
+        ids.sort_unstable();
+        let expected: Vec<i64> = (1..=20).map(|n| users::FIRST_UNIX_ID + n).collect();
+        assert_eq!(ids, expected, "20 distinct ids, none skipped");
+    });
+}

@@ -84,6 +84,11 @@ pub fn create_user(
         user.created_at = now;
         user.updated_at = now;
         user.version = 1;
+        if user.unix_uid.is_none() {
+            let id = users::next_unix_id(conn)?;
+            user.unix_uid = Some(id);
+            user.unix_guid = user.unix_guid.or(Some(id));
+        }
         let event = user_event(
             EventType::UserCreate,
             actor,

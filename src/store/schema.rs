@@ -39,6 +39,8 @@ diesel::table! {
         alternate_email_type -> Text,
         email_primary -> Bool,
         division -> Nullable<Text>,
+        unix_uid -> Nullable<BigInt>,
+        unix_guid -> Nullable<BigInt>,
     }
 }
 

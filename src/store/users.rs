@@ -48,6 +48,8 @@ pub(super) struct UserRow {
     alternate_email_type: String,
     email_primary: bool,
     division: Option<String>,
+    unix_uid: Option<i64>,
+    unix_guid: Option<i64>,
 }
 
 impl UserRow {
@@ -89,6 +91,8 @@ impl UserRow {
             alternate_email_type: user.alternate_email_type.clone(),
             email_primary: user.email_primary,
             division: user.division.clone(),
+            unix_uid: user.unix_uid,
+            unix_guid: user.unix_guid,
         })
     }
 
@@ -122,6 +126,8 @@ impl UserRow {
             company: self.company.clone(),
             cost_center: self.cost_center.clone(),
             division: self.division.clone(),
+            unix_uid: self.unix_uid,
+            unix_guid: self.unix_guid,
             location: self.location.clone(),
             employee_type: self.employee_type.clone(),
             manager: self
@@ -197,6 +203,25 @@ pub fn list(conn: &mut DbConnection, skip: i64, limit: i64) -> Result<Vec<User>,
         .into_iter()
         .map(UserRow::into_user)
         .collect()
+}
+
+/// The first POSIX id Roster hands out: below it are the local accounts of most Unix systems.
+pub const FIRST_UNIX_ID: i64 = 5000;
+
+/// The next free POSIX id: one above the highest assigned, never below [`FIRST_UNIX_ID`]. Must
+/// run in the write transaction that stores it. SQLite's single writer makes that safe by
+/// itself; on PostgreSQL a transaction-scoped advisory lock makes concurrent creations take
+/// their turn (the unique index on `unix_uid` would refuse a duplicate anyway).
+pub fn next_unix_id(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    /// An arbitrary key that only this allocation uses.
+    const UNIX_ID_LOCK: i64 = 0x726f_7374_6572_7569;
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({UNIX_ID_LOCK})")).execute(pg)?;
+    }
+    let highest: Option<i64> = users::table
+        .select(diesel::dsl::max(users::unix_uid))
+        .first(conn)?;
+    Ok(highest.map_or(FIRST_UNIX_ID, |id| (id + 1).max(FIRST_UNIX_ID)))
 }
 
 /// How many users are in each state (the billing counts).

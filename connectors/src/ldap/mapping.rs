@@ -8,7 +8,9 @@ use ldap3::Mod;
 /// ppolicy's "locked until an administrator unlocks it" value of `pwdAccountLockedTime`.
 pub const PERMANENT_LOCK: &str = "000001010000Z";
 
-// TODO(#5): optional posixAccount (needs uidNumber/gidNumber allocation per directory).
+/// The auxiliary class of RFC 2307 accounts (`nis.schema`), for directories that Unix hosts log
+/// in through.
+pub const POSIX_ACCOUNT: &str = "posixAccount";
 
 /// What Roster keeps in a directory for one user.
 #[derive(Clone, PartialEq, Eq)]
@@ -24,6 +26,28 @@ pub struct LdapAccount {
     pub employee_number: Option<String>,
     /// The Argon2id PHC string; the directory verifies it through `{ARGON2}`.
     pub password_hash: Option<String>,
+    /// The POSIX identity, for a directory whose entries are also `posixAccount`s.
+    pub posix: Option<PosixIdentity>,
+}
+
+/// What a `posixAccount` entry needs beyond the person: its ids, home and shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PosixIdentity {
+    pub uid_number: i64,
+    pub gid_number: i64,
+    pub home_directory: String,
+    pub login_shell: Option<String>,
+}
+
+impl PosixIdentity {
+    fn attributes(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            ("uidNumber", Some(self.uid_number.to_string())),
+            ("gidNumber", Some(self.gid_number.to_string())),
+            ("homeDirectory", Some(self.home_directory.clone())),
+            ("loginShell", self.login_shell.clone()),
+        ]
+    }
 }
 
 /// Shows the account without its password hash.
@@ -63,7 +87,7 @@ fn set(value: &str) -> HashSet<String> {
 
 /// The profile attributes Roster manages, with `None` for those the user has no value for.
 fn managed(account: &LdapAccount) -> Vec<(&'static str, Option<String>)> {
-    vec![
+    let mut attributes = vec![
         ("cn", Some(account.common_name.clone())),
         ("sn", Some(account.surname.clone())),
         ("givenName", account.given_name.clone()),
@@ -71,19 +95,23 @@ fn managed(account: &LdapAccount) -> Vec<(&'static str, Option<String>)> {
         ("displayName", account.display_name.clone()),
         ("title", account.title.clone()),
         ("employeeNumber", account.employee_number.clone()),
-    ]
+    ];
+    if let Some(posix) = &account.posix {
+        attributes.extend(posix.attributes());
+    }
+    attributes
 }
 
 /// The attributes of a new entry. A locked entry is born locked and a missing password is left
 /// out, so that no bind can succeed before it should.
 pub fn new_entry(account: &LdapAccount, locked: bool) -> Vec<(String, HashSet<String>)> {
+    let mut classes =
+        HashSet::from(["top", "person", "organizationalPerson", "inetOrgPerson"].map(String::from));
+    if account.posix.is_some() {
+        classes.insert(POSIX_ACCOUNT.to_owned());
+    }
     let mut attributes = vec![
-        (
-            "objectClass".to_owned(),
-            HashSet::from(
-                ["top", "person", "organizationalPerson", "inetOrgPerson"].map(String::from),
-            ),
-        ),
+        ("objectClass".to_owned(), classes),
         ("uid".to_owned(), set(&account.uid)),
     ];
     for (name, value) in managed(account) {
@@ -101,18 +129,23 @@ pub fn new_entry(account: &LdapAccount, locked: bool) -> Vec<(String, HashSet<St
 }
 
 /// Replaces the profile attributes; an absent value is a replace with no values, which removes
-/// the attribute and succeeds whether or not it was there (a delete would fail with 16).
-pub fn profile_modifications(account: &LdapAccount) -> Vec<Mod<String>> {
-    managed(account)
-        .into_iter()
-        .map(|(name, value)| {
-            let values = value
-                .filter(|v| !v.is_empty())
-                .map(|v| set(&v))
-                .unwrap_or_default();
-            Mod::Replace(name.to_owned(), values)
-        })
-        .collect()
+/// the attribute and succeeds whether or not it was there (a delete would fail with 16). An
+/// entry that is to be a `posixAccount` and is not one yet (the directory's option was turned
+/// on after it was written) gets the class added in the same operation, so the schema accepts
+/// the POSIX attributes. Turning the option off leaves them alone: the class requires them.
+pub fn profile_modifications(account: &LdapAccount, is_posix_account: bool) -> Vec<Mod<String>> {
+    let mut mods = Vec::new();
+    if account.posix.is_some() && !is_posix_account {
+        mods.push(Mod::Add("objectClass".to_owned(), set(POSIX_ACCOUNT)));
+    }
+    mods.extend(managed(account).into_iter().map(|(name, value)| {
+        let values = value
+            .filter(|v| !v.is_empty())
+            .map(|v| set(&v))
+            .unwrap_or_default();
+        Mod::Replace(name.to_owned(), values)
+    }));
+    mods
 }
 
 /// Sets or lifts the permanent lock, idempotently.
@@ -151,6 +184,19 @@ mod tests {
             title: None,
             employee_number: None,
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            posix: None,
+        }
+    }
+
+    fn posix_alice() -> LdapAccount {
+        LdapAccount {
+            posix: Some(PosixIdentity {
+                uid_number: 5001,
+                gid_number: 5001,
+                home_directory: "/home/alice".into(),
+                login_shell: None,
+            }),
+            ..alice()
         }
     }
 
@@ -208,7 +254,7 @@ mod tests {
 
     #[test]
     fn absent_profile_values_are_replaced_with_nothing() {
-        let mods = profile_modifications(&alice());
+        let mods = profile_modifications(&alice(), false);
         assert!(
             mods.iter()
                 .any(|m| matches!(m, Mod::Replace(n, v) if n == "displayName" && v.is_empty()))
@@ -217,6 +263,53 @@ mod tests {
             |m| matches!(m, Mod::Replace(n, v) if n == "mail" && v.contains("alice@example.com"))
         ));
         assert!(!mods.iter().any(|m| matches!(m, Mod::Delete(..))));
+    }
+
+    #[test]
+    fn a_plain_account_has_no_posix_class_or_attributes() {
+        let entry = new_entry(&alice(), false);
+        assert!(
+            !values(&entry, "objectClass")
+                .expect("classes")
+                .contains(POSIX_ACCOUNT)
+        );
+        assert!(values(&entry, "uidNumber").is_none());
+        let mods = profile_modifications(&alice(), false);
+        assert!(!mods.iter().any(|m| matches!(m, Mod::Replace(n, _) | Mod::Add(n, _) if n == "uidNumber" || n == "objectClass")));
+    }
+
+    #[test]
+    fn a_posix_account_carries_its_ids_home_and_no_empty_shell() {
+        let entry = new_entry(&posix_alice(), false);
+        assert!(
+            values(&entry, "objectClass")
+                .expect("classes")
+                .contains(POSIX_ACCOUNT)
+        );
+        assert_eq!(values(&entry, "uidNumber"), Some(&set("5001")));
+        assert_eq!(values(&entry, "gidNumber"), Some(&set("5001")));
+        assert_eq!(values(&entry, "homeDirectory"), Some(&set("/home/alice")));
+        assert!(values(&entry, "loginShell").is_none());
+    }
+
+    #[test]
+    fn an_entry_becomes_a_posix_account_once_and_then_only_gets_replaces() {
+        let first = profile_modifications(&posix_alice(), false);
+        assert!(
+            matches!(&first[0], Mod::Add(n, v) if n == "objectClass" && v.contains(POSIX_ACCOUNT))
+        );
+        assert!(
+            first
+                .iter()
+                .any(|m| matches!(m, Mod::Replace(n, v) if n == "uidNumber" && v.contains("5001")))
+        );
+        let again = profile_modifications(&posix_alice(), true);
+        assert!(!again.iter().any(|m| matches!(m, Mod::Add(..))));
+        assert!(
+            again
+                .iter()
+                .any(|m| matches!(m, Mod::Replace(n, v) if n == "loginShell" && v.is_empty()))
+        );
     }
 
     #[test]

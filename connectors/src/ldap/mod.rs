@@ -9,9 +9,15 @@ use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
 use tokio::sync::Mutex;
 
 pub use mapping::{
-    LdapAccount, PERMANENT_LOCK, entry_dn, lock_modification, new_entry, password_modification,
-    password_value, profile_modifications, uid_filter,
+    LdapAccount, PERMANENT_LOCK, POSIX_ACCOUNT, PosixIdentity, entry_dn, lock_modification,
+    new_entry, password_modification, password_value, profile_modifications, uid_filter,
 };
+
+/// What Roster reads of an existing entry before changing it.
+struct StoredEntry {
+    password: Option<String>,
+    is_posix_account: bool,
+}
 
 /// How to reach a directory as Roster's service account.
 #[derive(Clone)]
@@ -219,8 +225,8 @@ impl LdapTarget {
         if let Some(old) = known_dn.filter(|old| !old.eq_ignore_ascii_case(&dn)) {
             self.rename(&mut ldap, old, &account.uid).await?;
         }
-        let stored_password = self.read_password(&mut ldap, &dn).await?;
-        let created = match stored_password {
+        let stored = match self.read_entry(&mut ldap, &dn).await? {
+            Some(stored) => Some(stored),
             None if locked => {
                 // Nothing was ever written for this user: a suspended user gets no entry.
                 return Ok(Applied {
@@ -235,14 +241,22 @@ impl LdapTarget {
                 .await
                 .and_then(|r| r.success())
             {
-                Ok(_) => true,
-                Err(e) if rc_of(&e) == Some(68) => false, // added meanwhile: reconcile below
+                Ok(_) => None,
+                // Added meanwhile (a repeated job): reconcile with what is there.
+                Err(e) if rc_of(&e) == Some(68) => {
+                    Some(self.read_entry(&mut ldap, &dn).await?.ok_or_else(|| {
+                        LdapFailure::new(
+                            FailureKind::Transient,
+                            format!("{dn} was added and removed again meanwhile"),
+                        )
+                    })?)
+                }
                 Err(e) => return Err(LdapFailure::from_error("add", e)),
             },
-            Some(_) => false,
         };
-        if !created {
-            let mut mods = profile_modifications(account);
+        let created = stored.is_none();
+        if let Some(stored) = &stored {
+            let mut mods = profile_modifications(account, stored.is_posix_account);
             mods.push(lock_modification(locked));
             ldap.with_timeout(timeout)
                 .modify(&dn, mods)
@@ -252,7 +266,7 @@ impl LdapTarget {
             // A password change unlocks a locked entry, so it waits for reactivation, and then
             // goes in its own operation after the unlock.
             let wanted = account.password_hash.as_deref().map(password_value);
-            if !locked && stored_password.flatten() != wanted {
+            if !locked && stored.password != wanted {
                 ldap.with_timeout(timeout)
                     .modify(&dn, vec![password_modification(account)])
                     .await
@@ -270,21 +284,26 @@ impl LdapTarget {
         })
     }
 
-    /// `None` when there is no entry; `Some(None)` for an entry without a password.
-    async fn read_password(
+    /// `None` when there is no entry.
+    async fn read_entry(
         &self,
         ldap: &mut ldap3::Ldap,
         dn: &str,
-    ) -> Result<Option<Option<String>>, LdapFailure> {
+    ) -> Result<Option<StoredEntry>, LdapFailure> {
         let found = ldap
             .with_timeout(self.settings.timeout)
-            .search(dn, Scope::Base, "(objectClass=*)", vec!["userPassword"])
+            .search(
+                dn,
+                Scope::Base,
+                "(objectClass=*)",
+                vec!["userPassword", "objectClass"],
+            )
             .await
             .and_then(|r| r.success());
         match found {
             Ok((entries, _)) => Ok(entries.into_iter().next().map(|entry| {
                 let entry = SearchEntry::construct(entry);
-                entry
+                let password = entry
                     .attrs
                     .get("userPassword")
                     .and_then(|v| v.first().cloned())
@@ -292,7 +311,16 @@ impl LdapTarget {
                         entry.bin_attrs.get("userPassword").and_then(|v| {
                             v.first().map(|b| String::from_utf8_lossy(b).into_owned())
                         })
-                    })
+                    });
+                let is_posix_account = entry.attrs.get("objectClass").is_some_and(|classes| {
+                    classes
+                        .iter()
+                        .any(|c| c.eq_ignore_ascii_case(POSIX_ACCOUNT))
+                });
+                StoredEntry {
+                    password,
+                    is_posix_account,
+                }
             })),
             Err(e) if rc_of(&e) == Some(32) => Ok(None),
             Err(e) => Err(LdapFailure::from_error("search", e)),

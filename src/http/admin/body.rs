@@ -10,7 +10,7 @@ use crate::http::api_error::ApiError;
 use crate::service::admin_users::{FieldEdit, TextField};
 
 /// The fields of a returned user (what `fields=` may select).
-pub const RETURNED_FIELDS: [&str; 36] = [
+pub const RETURNED_FIELDS: [&str; 38] = [
     "_id",
     "id",
     "username",
@@ -31,6 +31,8 @@ pub const RETURNED_FIELDS: [&str; 36] = [
     "phoneNumbers",
     "addresses",
     "samba_service_user",
+    "unix_uid",
+    "unix_guid",
     "externalId",
     "state",
     "activated",
@@ -74,6 +76,8 @@ pub fn user_json(user: &User) -> Value {
         "phoneNumbers": user.phone_numbers,
         "addresses": user.addresses,
         "samba_service_user": user.samba_service_user,
+        "unix_uid": user.unix_uid,
+        "unix_guid": user.unix_guid,
         "externalId": user.external_id,
         "state": user.state,
         "activated": user.password.is_set(),
