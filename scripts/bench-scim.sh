@@ -7,12 +7,12 @@
 #
 # Scenarios: GET /Users/{id}, filter=userName eq, list pages of 100, POST /Users, PATCH active
 # (scripts/bench-scim/scim.lua). Servers, one after another: Roster on SQLite, the minimal
-# handler (examples/bench_scim_minimal.rs), scim2-server (scripts/bench-scim/
+# handler (scripts/bench/bench_scim_minimal.rs), scim2-server (scripts/bench-scim/
 # scim2_server_preloaded.py), and with --postgres Roster on a throwaway PostgreSQL
 # (scripts/pg-test-instance.sh, started on the servers' CPU), or on BENCH_DATABASE_URL if that
 # names an empty postgres:// database. Each server is pinned to one CPU and wrk to another
 # (taskset); every server gets the same wrk settings. Roster is preloaded through its SCIM
-# service (examples/bench_scim_load.rs) and scim2-server through its own POST handling.
+# service (scripts/bench/bench_scim_load.rs) and scim2-server through its own POST handling.
 #
 # Prints one table (scenario x server: req/s, p50, p99, errors, CPU of server and of wrk), the
 # targets against the minimal handler and scim2-server with PASS/FAIL, Roster's VmRSS after the

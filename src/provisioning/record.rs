@@ -45,6 +45,8 @@ fn provision_event(
         .or_else(|| work.account.as_ref().map(|a| a.remote_id.clone()))
         .unwrap_or_default();
     let mut details = details;
+    // Directory Insights names the target of a provisioning attempt `idm_client_id`.
+    details["idm_client_id"] = json!(work.resource.id.to_string());
     details["resource"] = json!({
         "id": work.resource.id.to_string(),
         "name": work.resource.name,
@@ -84,7 +86,7 @@ pub(super) fn record_outcome(
                 resources::set_account(conn, job.resource, job.user, account.as_ref(), now)?;
                 if let Some(event_type) = event_type(action, applied) {
                     let mut details = applied.details.clone();
-                    details["result"] = json!("success");
+                    details["success"] = json!(true);
                     audit::append(
                         conn,
                         vec![provision_event(event_type, job, work, details)],
@@ -130,7 +132,7 @@ pub(super) fn record_outcome(
                     Some(_) => EventType::UserUpdateProvision,
                     None => EventType::UserDeleteProvision,
                 };
-                let details = json!({ "result": "error", "error": failure.message });
+                let details = json!({ "success": false, "error_message": failure.message });
                 audit::append(
                     conn,
                     vec![provision_event(standing_event, job, work, details)],

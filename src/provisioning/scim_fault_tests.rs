@@ -279,7 +279,7 @@ async fn a_refused_request_is_parked_with_the_apps_detail_and_can_be_retried() {
             .find(|e| e.event_type == "user_update_provision")
             .expect("error event");
         assert!(
-            failed.details.contains("\"result\":\"error\""),
+            failed.details.contains("\"success\":false"),
             "{}",
             failed.details
         );

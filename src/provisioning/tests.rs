@@ -266,11 +266,16 @@ fn binds_follow_the_lifecycle_through_the_dispatcher() {
 
             let mut conn = store.conn().expect("conn");
             assert_eq!(outbox::pending_count(&mut conn).expect("count"), 0);
-            let events: Vec<String> = audit::for_resource(&mut conn, &user.to_string())
-                .expect("events")
-                .into_iter()
-                .map(|e| e.event_type)
-                .collect();
+            let recorded = audit::for_resource(&mut conn, &user.to_string()).expect("events");
+            let created = recorded
+                .iter()
+                .find(|e| e.event_type == "user_create_provision")
+                .expect("user_create_provision");
+            let details: serde_json::Value =
+                serde_json::from_str(&created.details).expect("JSON details");
+            assert_eq!(details["success"], true, "{details}");
+            assert_eq!(details["idm_client_id"], resource.to_string(), "{details}");
+            let events: Vec<String> = recorded.into_iter().map(|e| e.event_type).collect();
             for expected in [
                 "user_create_provision",
                 "user_deprovision",
@@ -389,11 +394,16 @@ fn a_permanent_failure_is_parked_with_its_error_and_can_be_retried() {
                 .iter()
                 .find(|e| e.event_type == "user_update_provision")
                 .expect("error event");
+            let details: serde_json::Value =
+                serde_json::from_str(&failed.details).expect("JSON details");
+            assert_eq!(details["success"], false, "{details}");
             assert!(
-                failed.details.contains("\"result\":\"error\""),
-                "{}",
-                failed.details
+                details["error_message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("add failed")),
+                "{details}"
             );
+            assert_eq!(details["idm_client_id"], resource.to_string(), "{details}");
             // Nothing more is claimed until an admin retries, after fixing the address.
             assert_eq!(
                 dispatcher.round(Utc::now()).await.expect("round").claimed,

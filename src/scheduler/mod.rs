@@ -90,6 +90,11 @@ struct Batch {
 }
 
 /// Claims one batch of due schedules and fires them, inside the caller's transaction.
+// TODO(#4): on PostgreSQL a step applies 10,000 due suspensions in about 21 s on two cores,
+// twice the 10 s aimed for (SQLite: under 4 s). Each schedule still goes through `change_state`
+// on its own, about ten statements in a savepoint (user read and guarded update, audit head
+// lock, event insert and head update, outbox jobs); appending a batch's audit events and
+// outbox jobs in one statement each would cut most of the round trips.
 fn run_batch(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
