@@ -55,10 +55,10 @@ impl ResourceType {
     /// Whether Roster writes accounts into this kind of resource today. The others are decided
     /// by the plan and exposed through the access check only.
     pub fn has_connector(self) -> bool {
-        // TODO(#5): connectors for Google Workspace (Directory API `users.insert`/`update` with
-        // `suspended`, a random password while staged), Microsoft 365 (Graph `accountEnabled`,
-        // `passwordProfile`) and Active Directory (`userAccountControl` 512/514, `unicodePwd`
-        // over TLS). Until then their actions are decided by `plan` and shown by the access check.
+        // Roster carries connectors for LDAP directories and SCIM apps. For Google Workspace,
+        // Microsoft 365 and Active Directory the action is decided by `plan` and shown by the
+        // access check until a connector is written (Directory API `users.insert`/`update`
+        // with `suspended`; Graph `accountEnabled`; `userAccountControl` 512/514).
         matches!(self, Self::LdapDirectory | Self::ScimApp)
     }
 

@@ -44,7 +44,12 @@ pub struct DispatcherOptions {
     pub pause_after_failures: u32,
     /// Limit for each call to a target (an LDAP operation, an HTTP request).
     pub timeout: Duration,
+    /// How long applied jobs are kept before they are pruned.
+    pub done_retention: Duration,
 }
+
+/// How often the dispatcher prunes applied jobs.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 impl Default for DispatcherOptions {
     fn default() -> Self {
@@ -55,6 +60,7 @@ impl Default for DispatcherOptions {
             probe_every: Duration::from_secs(5),
             pause_after_failures: 10,
             timeout: Duration::from_secs(5),
+            done_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -111,7 +117,12 @@ impl Dispatcher {
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut last_probe = tokio::time::Instant::now();
+        let mut last_prune: Option<tokio::time::Instant> = None;
         loop {
+            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(tokio::time::Instant::now());
+                self.prune_done(Utc::now()).await;
+            }
             let busy = match self.round(Utc::now()).await {
                 Ok(report) => report.claimed > 0,
                 Err(error) => {
@@ -264,6 +275,24 @@ impl Dispatcher {
             .run(move |conn| record_outcome(conn, &job, &work, outcome, failures, pause_after, now))
             .await?;
         Ok(recorded)
+    }
+
+    /// Deletes the applied jobs older than the retention period.
+    pub async fn prune_done(&self, now: DateTime<Utc>) {
+        let retention = chrono::Duration::from_std(self.options.done_retention)
+            .unwrap_or(chrono::Duration::days(7));
+        let before = now - retention;
+        match self
+            .store
+            .run(move |conn| outbox::prune_done(conn, before))
+            .await
+        {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "pruned applied provisioning jobs"),
+            Err(error) => {
+                tracing::warn!(error.message = %error, "cannot prune applied provisioning jobs")
+            }
+        }
     }
 
     /// Checks each paused target and resumes the ones that answer again.

@@ -506,3 +506,48 @@ fn an_admin_password_set_reaches_the_directory() {
         });
     });
 }
+
+#[test]
+fn applied_jobs_are_pruned_after_the_retention_and_live_work_stays() {
+    let ldap = ldap_env();
+    on_each_backend(|store| {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            let resource = ldap_resource(store, &ldap, &ldap.url);
+            let username = format!("p{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            let user = staged_user_bound_to(store, resource, &username, "Pass-word-1");
+            set_state(store, user, LifecycleState::Activated);
+            let dispatcher = Dispatcher::new(store.clone(), fast_options());
+            drain(&dispatcher).await;
+            let done = |store: &Store| {
+                outbox::jobs_with_status(&mut store.conn().expect("conn"), "done", 100)
+                    .expect("done jobs")
+                    .len()
+            };
+            assert!(done(store) > 0);
+            let events = audit::count(&mut store.conn().expect("conn")).expect("count");
+
+            // A job applied just now is kept; a pending one is never pruned.
+            dispatcher.prune_done(Utc::now()).await;
+            assert!(done(store) > 0, "within the retention");
+            set_state(store, user, LifecycleState::Suspended);
+            dispatcher
+                .prune_done(Utc::now() + chrono::Duration::days(8))
+                .await;
+            assert_eq!(done(store), 0, "past the retention");
+            let mut conn = store.conn().expect("conn");
+            assert_eq!(outbox::pending_count(&mut conn).expect("pending"), 1);
+            assert!(
+                audit::count(&mut conn).expect("count") > events,
+                "the trail keeps every event"
+            );
+            drop(conn);
+            drain(&dispatcher).await;
+            assert_eq!(
+                bind(&ldap, &username, "Pass-word-1").await,
+                Err(BindRefused::Rejected(49)),
+                "the pending job was applied after the prune"
+            );
+        });
+    });
+}

@@ -356,7 +356,17 @@ pub fn retry_parked(
     Ok(updated > 0)
 }
 
-// TODO(#5): prune done rows after a retention period.
+/// Deletes applied provisioning rows last changed before `before`. Pending and parked rows stay;
+/// what an applied job did lives on in the audit trail, so the table keeps only live work.
+pub fn prune_done(conn: &mut DbConnection, before: DateTime<Utc>) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        outbox::table
+            .filter(outbox::kind.eq(PROVISION))
+            .filter(outbox::status.eq("done"))
+            .filter(outbox::updated_at.lt(to_db(before))),
+    )
+    .execute(conn)?)
+}
 
 /// How many provisioning rows wait to be applied.
 pub fn pending_count(conn: &mut DbConnection) -> Result<i64, StoreError> {

@@ -38,7 +38,8 @@ impl ResourceRow {
             kind: resource.kind.as_str().to_owned(),
             url: connection.map(|c| c.url.clone()),
             bind_dn: connection.and_then(|c| c.bind_dn.clone()),
-            // TODO(#5): encrypt secrets at rest with a key from the configuration.
+            // Stored as given: the API never returns a secret and nothing logs it. Encrypting
+            // it at rest would need a key kept outside the database, in the configuration.
             secret: connection.and_then(|c| c.secret.as_ref().map(|s| s.expose().to_owned())),
             base_dn: connection.and_then(|c| c.base_dn.clone()),
             options: resource.options.to_string(),
