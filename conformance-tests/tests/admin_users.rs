@@ -382,6 +382,21 @@ fn deleting_a_manager_clears_or_repoints_reports() {
     let (_, list) = server.get("/api/systemusers");
     assert_eq!(list["totalCount"], 1, "deleted users are not listed");
     assert_eq!(server.call("DELETE", &user_path(&deputy), None).0, 404);
+
+    // With no cascade_manager at all, the reports' manager is cleared too (JumpCloud's default).
+    let lead = server.create_user(json!({"username": "lead", "email": "lead@example.com"}));
+    let (status, _) = server.call(
+        "PUT",
+        &user_path(&report),
+        Some(json!({"manager": id(&lead)})),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        server.get(&user_path(&report)).1["manager"],
+        id(&lead).as_str()
+    );
+    assert_eq!(server.call("DELETE", &user_path(&lead), None).0, 200);
+    assert_eq!(server.get(&user_path(&report)).1["manager"], Value::Null);
 }
 
 // Bulk delete: the stated count must match; otherwise nothing is deleted.

@@ -6,7 +6,10 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use conformance_tests::admin::AdminServer;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
 use serde_json::{Value, json};
 
 use crate::scim::Scim;
@@ -106,6 +109,30 @@ fn a_user_lifecycle_reaches_a_downstream_roster_over_scim() {
     let remote = find(&downstream, &token, &username).expect("reactivated");
     assert_eq!(remote["active"], true, "{remote}");
     assert_eq!(remote["id"], remote_id.as_str(), "the same account");
+
+    // A scheduled suspension reaches the app as a manual one does (behaviour 19): scheduled
+    // two hours ahead, made due in the database, fired by one scheduler step.
+    let (status, scheduled) = server.post(
+        "/api/v2/bulk/userstates",
+        json!({
+            "user_ids": [user_id], "state": "SUSPENDED",
+            "start_date": (Utc::now() + chrono::Duration::hours(2)).to_rfc3339(),
+        }),
+    );
+    assert_eq!(status, 201, "{scheduled}");
+    let job = scheduled[0]["scheduledJobId"].as_str().expect("job id");
+    PgConnection::establish(&server.database.url)
+        .expect("connect")
+        .batch_execute(&format!(
+            "UPDATE schedules SET run_at = now() AT TIME ZONE 'UTC' WHERE id = '{job}'"
+        ))
+        .expect("make the schedule due");
+    let step = server.run_scheduler_at(Utc::now());
+    assert_eq!(step["changed"], 1, "{step}");
+    wait_for_provisioning(&server);
+    let remote = find(&downstream, &token, &username).expect("suspended by the schedule: kept");
+    assert_eq!(remote["active"], false, "{remote}");
+    set_state("ACTIVATED");
 
     let (status, body) = server.put(
         &format!("/api/systemusers/{user_id}"),

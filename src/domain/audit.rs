@@ -32,6 +32,8 @@ pub enum EventType {
     UserUpdateProvision,
     UserDeprovision,
     UserDeleteProvision,
+    /// An account was found in a target by looking the user up, and linked to the user.
+    UserLookupProvision,
     OrganizationUpdate,
     GroupCreate,
     GroupUpdate,
@@ -59,6 +61,7 @@ impl EventType {
             Self::UserUpdateProvision => "user_update_provision",
             Self::UserDeprovision => "user_deprovision",
             Self::UserDeleteProvision => "user_delete_provision",
+            Self::UserLookupProvision => "user_lookup_provision",
             Self::OrganizationUpdate => "organization_update",
             Self::GroupCreate => "group_create",
             Self::GroupUpdate => "group_update",

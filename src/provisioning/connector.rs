@@ -45,6 +45,8 @@ pub struct Applied {
     pub disabled: bool,
     /// The account was created by this apply.
     pub created: bool,
+    /// The account was found by looking the user up in the target and linked to the user.
+    pub linked: bool,
     /// What the audit event says about the account, in the target's own terms.
     pub details: serde_json::Value,
 }

@@ -76,6 +76,8 @@ impl Connector for LdapConnector {
                 remote_id: applied.dn,
                 disabled: applied.locked,
                 created: applied.created,
+                // The entry's DN follows from the username, so nothing is looked up to link.
+                linked: false,
             }))
         })
     }

@@ -84,14 +84,22 @@ pub(super) fn record_outcome(
                         disabled: applied.disabled,
                     });
                 resources::set_account(conn, job.resource, job.user, account.as_ref(), now)?;
+                let mut details = applied.details.clone();
+                details["success"] = json!(true);
+                let mut events = Vec::new();
+                if applied.linked {
+                    events.push(provision_event(
+                        EventType::UserLookupProvision,
+                        job,
+                        work,
+                        details.clone(),
+                    ));
+                }
                 if let Some(event_type) = event_type(action, applied) {
-                    let mut details = applied.details.clone();
-                    details["success"] = json!(true);
-                    audit::append(
-                        conn,
-                        vec![provision_event(event_type, job, work, details)],
-                        now,
-                    )?;
+                    events.push(provision_event(event_type, job, work, details));
+                }
+                if !events.is_empty() {
+                    audit::append(conn, events, now)?;
                 }
             }
             tracing::info!(user.id = %job.user, resource.id = %job.resource, action = ?action, "provisioning applied");

@@ -54,6 +54,7 @@ impl Connector for ScimConnector {
                 disabled: applied.remote_id.is_some() && !applied.active,
                 remote_id: applied.remote_id,
                 created: applied.created,
+                linked: applied.linked,
             }))
         })
     }

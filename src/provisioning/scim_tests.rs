@@ -288,11 +288,18 @@ fn an_account_already_in_the_app_is_linked_and_a_lost_one_is_created_again() {
             assert_eq!(linked["id"], existing["id"], "linked, not duplicated");
             assert_eq!(linked["userName"], name.as_str(), "and brought up to date");
             assert_eq!(linked["externalId"], user.to_string());
+            let events = event_types(store, user);
             assert!(
-                !event_types(store, user)
-                    .iter()
-                    .any(|e| e == "user_create_provision"),
+                !events.iter().any(|e| e == "user_create_provision"),
                 "linking creates nothing"
+            );
+            assert_eq!(
+                events
+                    .iter()
+                    .filter(|e| *e == "user_lookup_provision")
+                    .count(),
+                1,
+                "the lookup that linked it is recorded: {events:?}"
             );
 
             // Someone deletes it in the app: the next change finds the link broken (404 on

@@ -1,5 +1,6 @@
 //! Queuing provisioning work with the change that causes it, and waking the dispatcher.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
@@ -61,14 +62,53 @@ pub fn enqueue_for_user(
     Ok(())
 }
 
-/// [`enqueue_for_user`] for several users (group membership and binding changes).
+/// [`enqueue_for_user`] for several users (group membership and binding changes, a batch of
+/// schedules), with the lookups done once for all of them rather than once per user.
 pub fn enqueue_for_users(
     conn: &mut DbConnection,
     users: &[UserId],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    for user in users {
-        enqueue_for_user(conn, *user, now)?;
+    if users.is_empty() {
+        return Ok(());
+    }
+    let existing: HashSet<UserId> = users::find_many(conn, users)?
+        .into_iter()
+        .map(|user| user.id)
+        .collect();
+    for gone in users.iter().filter(|id| !existing.contains(id)) {
+        resources::unbind_user_everywhere(conn, *gone)?;
+    }
+    let mut targets = resources::targets_of_users(conn, users)?;
+    let ids: Vec<String> = users.iter().map(UserId::to_string).collect();
+    let pending: Vec<(Option<String>, Option<String>)> = outbox::table
+        .filter(outbox::kind.eq(jobs::PROVISION))
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::user_id.eq_any(&ids))
+        .select((outbox::user_id, outbox::target_id))
+        .distinct()
+        .load(conn)?;
+    targets.extend(
+        pending
+            .into_iter()
+            .filter_map(|(user, resource)| Some((user?.parse().ok()?, resource?.parse().ok()?))),
+    );
+    targets.sort();
+    targets.dedup();
+    let mut has_connector: HashMap<ResourceId, bool> = HashMap::new();
+    for (user, resource) in targets {
+        let connected = match has_connector.get(&resource) {
+            Some(known) => *known,
+            None => {
+                let known =
+                    resources::find(conn, resource)?.is_some_and(|r| r.kind.has_connector());
+                has_connector.insert(resource, known);
+                known
+            }
+        };
+        if connected {
+            jobs::enqueue(conn, user, resource, now)?;
+        }
     }
     Ok(())
 }

@@ -3,7 +3,9 @@
 use chrono::Utc;
 
 use super::ServiceError;
-use super::users::{Actor, ManagerCascade, NewUser, change_state, create_user, delete_user};
+use super::users::{
+    Actor, ManagerCascade, NewUser, change_state, change_states, create_user, delete_user,
+};
 use crate::domain::lifecycle::{LifecycleError, Transition, Trigger};
 use crate::domain::{
     CreationMethod, DefaultState, LifecycleState, StateDefaults, StateSource, User,
@@ -402,5 +404,101 @@ fn each_new_user_gets_the_next_unix_id_even_when_created_concurrently() {
         ids.sort_unstable();
         let expected: Vec<i64> = (1..=20).map(|n| users::FIRST_UNIX_ID + n).collect();
         assert_eq!(ids, expected, "20 distinct ids, none skipped");
+    });
+}
+
+#[test]
+fn a_batch_of_state_changes_follows_the_rules_of_one_by_one_and_writes_each_row_once() {
+    on_each_backend(|store| {
+        let ann = create(store, "ann", LifecycleState::Staged);
+        let bob = create(store, "bob", LifecycleState::Activated);
+        let mut samba = sample_user("samba");
+        samba.samba_service_user = true;
+        let samba = create_user(
+            &mut store.conn().expect("conn"),
+            NewUser {
+                user: samba,
+                requested_state: Some(LifecycleState::Activated),
+                method: CreationMethod::AdminApi,
+            },
+            &Actor::admin("tests"),
+            Utc::now(),
+        )
+        .expect("samba");
+        let missing = crate::domain::UserId::generate();
+        let mut conn = store.conn().expect("conn");
+        let before = audit::count(&mut conn).expect("count");
+        let requests = [
+            (ann.id, LifecycleState::Activated),
+            (ann.id, LifecycleState::Suspended),
+            (bob.id, LifecycleState::Staged),
+            (samba.id, LifecycleState::Suspended),
+            (missing, LifecycleState::Suspended),
+            (bob.id, LifecycleState::Activated),
+        ];
+        let results = change_states(
+            &mut conn,
+            &requests,
+            Trigger::Schedule,
+            &Actor::scheduler(),
+            Utc::now(),
+        )
+        .expect("batch");
+        let transitions: Vec<_> = results
+            .iter()
+            .map(|r| r.as_ref().map(|c| c.transition))
+            .collect();
+        assert!(matches!(
+            transitions[0],
+            Ok(Transition::Change {
+                to: LifecycleState::Activated,
+                ..
+            })
+        ));
+        assert!(matches!(
+            transitions[1],
+            Ok(Transition::Change {
+                from: LifecycleState::Activated,
+                to: LifecycleState::Suspended
+            })
+        ));
+        assert!(
+            matches!(results[2], Err(ServiceError::Lifecycle(_))),
+            "{:?}",
+            results[2]
+        );
+        assert!(
+            matches!(results[3], Err(ServiceError::Lifecycle(_))),
+            "{:?}",
+            results[3]
+        );
+        assert!(matches!(results[4], Err(ServiceError::UserNotFound(id)) if id == missing));
+        assert!(matches!(transitions[5], Ok(Transition::SkippedActivation)));
+
+        let stored = users::find(&mut conn, ann.id).expect("find").expect("ann");
+        assert_eq!(stored.state, LifecycleState::Suspended);
+        assert_eq!(
+            stored.version,
+            ann.version + 1,
+            "two changes, one row write"
+        );
+        let types: Vec<String> = audit::for_resource(&mut conn, &ann.id.to_string())
+            .expect("events")
+            .into_iter()
+            .map(|e| e.event_type)
+            .collect();
+        assert_eq!(types, ["user_create", "user_activated", "user_suspended"]);
+        let bob_now = users::find(&mut conn, bob.id).expect("find").expect("bob");
+        assert_eq!(
+            (bob_now.state, bob_now.version),
+            (bob.state, bob.version),
+            "refused and skipped requests leave the row alone"
+        );
+        let samba_now = users::find(&mut conn, samba.id)
+            .expect("find")
+            .expect("samba");
+        assert_eq!(samba_now.state, LifecycleState::Activated);
+        // ann's two events and bob's skipped activation; the refusals write nothing here.
+        assert_eq!(audit::count(&mut conn).expect("count"), before + 3);
     });
 }

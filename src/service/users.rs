@@ -1,5 +1,7 @@
 //! Creating users, changing their state and deleting them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -8,7 +10,7 @@ use crate::domain::audit::{AuditResource, EventType, Initiator, NewAuditEvent};
 use crate::domain::changes::user_changes;
 use crate::domain::lifecycle::{self, Transition, Trigger};
 use crate::domain::{CreationMethod, LifecycleState, StateSource, User, UserId};
-use crate::store::users::{UserChange, apply_user_change};
+use crate::store::users::{UserChange, apply_user_change, apply_user_changes};
 use crate::store::{DbConnection, audit, schedules, settings, users, write_transaction};
 
 /// Who is acting, as recorded on the user (`state_source`) and in the audit trail.
@@ -165,6 +167,50 @@ fn state_event_type(from: LifecycleState, to: LifecycleState) -> EventType {
     }
 }
 
+/// What a request for `target` does to `user`: the transition, the user as it is to be
+/// stored (its version one higher when its state changes) and the event that records it, none
+/// for a request for the current state. Writes nothing.
+fn plan_state_change(
+    user: User,
+    target: LifecycleState,
+    trigger: Trigger,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Transition, User, Option<NewAuditEvent>), ServiceError> {
+    let transition = lifecycle::transition(user.state, target, trigger, user.samba_service_user)?;
+    let details = json!({ "from": user.state, "to": target, "source": actor.source.to_string() });
+    Ok(match transition {
+        Transition::Unchanged => (transition, user, None),
+        Transition::Change { from, to } => {
+            let mut changed = user;
+            changed.state = to;
+            changed.state_source = actor.source.clone();
+            changed.state_changed_at = now;
+            changed.updated_at = now;
+            changed.version += 1;
+            let event = user_event(state_event_type(from, to), actor, &changed, details);
+            (transition, changed, Some(event))
+        }
+        Transition::RepeatedSuspension | Transition::SkippedActivation => {
+            let (event_type, note) = match transition {
+                Transition::RepeatedSuspension => (EventType::UserSuspended, "repeated"),
+                _ => (EventType::UserActivated, "skipped"),
+            };
+            let mut details = details;
+            details["outcome"] = json!(note);
+            // The user row does not change, so only the event is written.
+            let event = user_event(event_type, actor, &user, details);
+            (transition, user, Some(event))
+        }
+    })
+}
+
+fn log_state_change(user: &User, transition: Transition, actor: &Actor) {
+    if let Transition::Change { from, to } = transition {
+        tracing::info!(user.id = %user.id, from = %from, to = %to, source = %actor.source, "user state changed");
+    }
+}
+
 /// Moves a user to `target`, or records why not. A refused transition changes nothing.
 pub fn change_state(
     conn: &mut DbConnection,
@@ -176,42 +222,88 @@ pub fn change_state(
 ) -> Result<StateChange, ServiceError> {
     write_transaction(conn, |conn| {
         let user = users::find(conn, id)?.ok_or(ServiceError::UserNotFound(id))?;
-        let transition =
-            lifecycle::transition(user.state, target, trigger, user.samba_service_user)?;
-        let details =
-            json!({ "from": user.state, "to": target, "source": actor.source.to_string() });
-        let user = match transition {
-            Transition::Unchanged => user,
-            Transition::Change { from, to } => {
-                let mut changed = user.clone();
-                changed.state = to;
-                changed.state_source = actor.source.clone();
-                changed.state_changed_at = now;
-                changed.updated_at = now;
-                changed.version += 1;
-                let event = user_event(state_event_type(from, to), actor, &changed, details);
-                apply_user_change(conn, UserChange::Update(&changed), vec![event], now)?;
+        let (transition, user, event) = plan_state_change(user, target, trigger, actor, now)?;
+        match (transition, event) {
+            (Transition::Change { .. }, Some(event)) => {
+                apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
                 provisioning::enqueue_for_user(conn, id, now)?;
-                tracing::info!(user.id = %id, from = %from, to = %to, source = %actor.source, "user state changed");
-                changed
             }
-            Transition::RepeatedSuspension | Transition::SkippedActivation => {
-                let (event_type, note) = match transition {
-                    Transition::RepeatedSuspension => (EventType::UserSuspended, "repeated"),
-                    _ => (EventType::UserActivated, "skipped"),
-                };
-                let mut details = details;
-                details["outcome"] = json!(note);
-                // The user row does not change, so only the event is written.
-                audit::append(
-                    conn,
-                    vec![user_event(event_type, actor, &user, details)],
-                    now,
-                )?;
-                user
+            (_, Some(event)) => {
+                audit::append(conn, vec![event], now)?;
             }
-        };
+            (_, None) => {}
+        }
+        log_state_change(&user, transition, actor);
         Ok(StateChange { user, transition })
+    })
+    .inspect(|_| provisioning::wake())
+}
+
+/// Several state requests applied in order, each exactly as [`change_state`] would apply it,
+/// but with the users read in one query, every changed row written once, all events appended
+/// together and provisioning queued once for all the users that changed. A request that a rule
+/// refuses, or whose user does not exist, gets its error in its place and changes nothing;
+/// any other error fails the whole call. Runs inside one write transaction, so the caller
+/// should hold the users' row locks (the scheduler's claim does) or accept that a concurrent
+/// change fails the call with [`ServiceError::Conflict`].
+pub fn change_states(
+    conn: &mut DbConnection,
+    requests: &[(UserId, LifecycleState)],
+    trigger: Trigger,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Vec<Result<StateChange, ServiceError>>, ServiceError> {
+    write_transaction(conn, |conn| {
+        let ids: Vec<UserId> = requests.iter().map(|(id, _)| *id).collect();
+        let mut current: HashMap<UserId, User> = users::find_many(conn, &ids)?
+            .into_iter()
+            .map(|user| (user.id, user))
+            .collect();
+        // The version each row was read at: a user changed twice is still written once.
+        let read_versions: HashMap<UserId, i64> = current
+            .iter()
+            .map(|(id, user)| (*id, user.version))
+            .collect();
+        let mut changed: Vec<UserId> = Vec::new();
+        let mut events = Vec::new();
+        let mut results = Vec::with_capacity(requests.len());
+        for &(id, target) in requests {
+            let Some(user) = current.remove(&id) else {
+                results.push(Err(ServiceError::UserNotFound(id)));
+                continue;
+            };
+            let planned = match plan_state_change(user.clone(), target, trigger, actor, now) {
+                Ok(planned) => planned,
+                Err(refusal) => {
+                    current.insert(id, user);
+                    results.push(Err(refusal));
+                    continue;
+                }
+            };
+            let (transition, mut user, event) = planned;
+            if let Transition::Change { .. } = transition {
+                user.version = read_versions[&id] + 1;
+                if !changed.contains(&id) {
+                    changed.push(id);
+                }
+            }
+            events.extend(event);
+            log_state_change(&user, transition, actor);
+            results.push(Ok(StateChange {
+                user: user.clone(),
+                transition,
+            }));
+            current.insert(id, user);
+        }
+        if !events.is_empty() {
+            let rows: Vec<UserChange<'_>> = changed
+                .iter()
+                .map(|id| UserChange::Update(&current[id]))
+                .collect();
+            apply_user_changes(conn, &rows, events, now)?;
+        }
+        provisioning::enqueue_for_users(conn, &changed, now)?;
+        Ok(results)
     })
     .inspect(|_| provisioning::wake())
 }

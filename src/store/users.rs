@@ -178,6 +178,18 @@ pub fn find(conn: &mut DbConnection, id: UserId) -> Result<Option<User>, StoreEr
         .transpose()
 }
 
+/// The users with these ids that exist, in no particular order.
+pub fn find_many(conn: &mut DbConnection, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+    let ids: Vec<String> = ids.iter().map(UserId::to_string).collect();
+    users::table
+        .filter(users::id.eq_any(&ids))
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(UserRow::into_user)
+        .collect()
+}
+
 /// The user with this username, compared without regard to case.
 pub fn find_by_username(
     conn: &mut DbConnection,
@@ -257,9 +269,29 @@ pub fn apply_user_change(
     events: Vec<NewAuditEvent>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), StoreError> {
+    apply_user_changes(conn, &[change], events, now)
+}
+
+/// [`apply_user_change`] for several changes at once, with the events of all of them appended
+/// together (the scheduler applies a batch of schedules this way).
+pub fn apply_user_changes(
+    conn: &mut DbConnection,
+    changes: &[UserChange<'_>],
+    events: Vec<NewAuditEvent>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
     if events.is_empty() {
         return Err(StoreError::Unaudited);
     }
+    for change in changes {
+        write_row(conn, *change)?;
+    }
+    audit::append(conn, events, now)?;
+    Ok(())
+}
+
+/// The row write of one change, guarded by the version it was read at.
+fn write_row(conn: &mut DbConnection, change: UserChange<'_>) -> Result<(), StoreError> {
     match change {
         UserChange::Create(user) => {
             diesel::insert_into(users::table)
@@ -286,7 +318,6 @@ pub fn apply_user_change(
             }
         }
     }
-    audit::append(conn, events, now)?;
     Ok(())
 }
 

@@ -106,6 +106,9 @@ pub struct Applied {
     pub active: bool,
     /// The account was created by this apply.
     pub created: bool,
+    /// The account was found by a `userName` lookup rather than by the id Roster had recorded,
+    /// and is now linked to the user.
+    pub linked: bool,
 }
 
 impl Applied {
@@ -114,6 +117,7 @@ impl Applied {
             remote_id: None,
             active: false,
             created: false,
+            linked: false,
         }
     }
 }
@@ -182,19 +186,26 @@ impl ScimTarget {
         account: &ScimAccount,
     ) -> Result<Applied, ScimFailure> {
         let update = update_operations(account, true);
-        let linked = match known_id {
+        let candidate = match known_id {
             Some(id) => Some(id.to_owned()),
             None => self.find(&account.user_name).await?,
         };
-        if let Some(id) = linked {
+        if let Some(id) = candidate {
             if self.patch(&id, &update).await? == Patched::Done {
-                return Ok(active(id, false));
+                let linked = known_id.is_none();
+                return Ok(Applied {
+                    linked,
+                    ..active(id, false)
+                });
             }
             // The linked account is gone (some apps delete on deactivation): it may exist under
             // another id now, else it is created again.
             if let Some(other) = self.find(&account.user_name).await?.filter(|f| *f != id) {
                 return match self.patch(&other, &update).await? {
-                    Patched::Done => Ok(active(other, false)),
+                    Patched::Done => Ok(Applied {
+                        linked: true,
+                        ..active(other, false)
+                    }),
                     Patched::NotFound => Err(ScimFailure::new(
                         FailureKind::Transient,
                         format!("the account {other} vanished while it was being linked"),
@@ -216,7 +227,10 @@ impl ScimTarget {
                     ));
                 };
                 match self.patch(&id, &update).await? {
-                    Patched::Done => Ok(active(id, false)),
+                    Patched::Done => Ok(Applied {
+                        linked: true,
+                        ..active(id, false)
+                    }),
                     Patched::NotFound => Err(ScimFailure::new(
                         FailureKind::Transient,
                         format!("the account {id} vanished while it was being linked"),
@@ -237,6 +251,7 @@ impl ScimTarget {
             (None, Some(name)) => self.find(name).await?,
             (None, None) => None,
         };
+        let mut looked_up = known_id.is_none();
         // At most two tries: the recorded id, then what a lookup finds if that one is gone.
         for _ in 0..2 {
             let Some(id) = candidate.take() else { break };
@@ -245,10 +260,12 @@ impl ScimTarget {
                     remote_id: Some(id),
                     active: false,
                     created: false,
+                    linked: looked_up,
                 });
             }
             if let Some(name) = user_name {
                 candidate = self.find(name).await?.filter(|f| *f != id);
+                looked_up = true;
             }
         }
         // No account: nothing to deactivate, and none is created just to be deactivated.
@@ -261,6 +278,7 @@ fn active(id: String, created: bool) -> Applied {
         remote_id: Some(id),
         active: true,
         created,
+        linked: false,
     }
 }
 
