@@ -8,7 +8,7 @@ use chrono::Utc;
 use roster_connectors::ldap3;
 
 use super::Dispatcher;
-use super::tests::{Ldap, argon2_hash, drain_at, fast_options, ldap_resource};
+use super::tests::{Ldap, argon2_hash, drain_at, fast_options, ldap_resource, root_handle};
 use crate::domain::lifecycle::Trigger;
 use crate::domain::{CreationMethod, LifecycleState, UserId};
 use crate::service::users::{self, Actor, NewUser};
@@ -103,14 +103,7 @@ fn change(store: &crate::store::Store, user: UserId, state: LifecycleState) {
 
 /// (uid, locked) of every entry under the people container.
 async fn entries(ldap: &Ldap) -> Vec<(String, bool)> {
-    let (conn, mut handle) = ldap3::LdapConnAsync::new(&ldap.url).await.expect("connect");
-    ldap3::drive!(conn);
-    handle
-        .simple_bind(&ldap.root_dn, &ldap.root_pw)
-        .await
-        .expect("bind")
-        .success()
-        .expect("root bind");
+    let mut handle = root_handle(ldap).await;
     let (found, _) = handle
         .search(
             &ldap.people,

@@ -10,7 +10,9 @@ use roster_connectors::ldap3;
 use serde_json::json;
 
 use super::Dispatcher;
-use super::tests::{Ldap, drain, fast_options, ldap_env, set_state, staged_user_bound_to};
+use super::tests::{
+    Ldap, drain, fast_options, ldap_env, root_handle, set_state, staged_user_bound_to,
+};
 use crate::domain::provisioning::ResourceType;
 use crate::domain::resource::{Connection, Resource, Secret};
 use crate::domain::{LifecycleState, ResourceId, User, UserId};
@@ -47,15 +49,8 @@ fn user(store: &Store, id: UserId) -> User {
 
 /// The entry's attributes, each with its values sorted.
 async fn entry(ldap: &Ldap, username: &str) -> HashMap<String, Vec<String>> {
-    let (conn, mut handle) = ldap3::LdapConnAsync::new(&ldap.url).await.expect("connect");
-    ldap3::drive!(conn);
-    handle
-        .simple_bind(&ldap.root_dn, &ldap.root_pw)
+    let (entries, _) = root_handle(ldap)
         .await
-        .expect("bind")
-        .success()
-        .expect("root bind");
-    let (entries, _) = handle
         .search(
             &entry_dn(username, &ldap.people),
             ldap3::Scope::Base,

@@ -291,7 +291,8 @@ fn binds_follow_the_lifecycle_through_the_dispatcher() {
     });
 }
 
-pub(crate) async fn entry_exists(ldap: &Ldap, username: &str) -> bool {
+/// A connection to the test directory bound as its root DN, to look at entries directly.
+pub(crate) async fn root_handle(ldap: &Ldap) -> ldap3::Ldap {
     let (conn, mut handle) = ldap3::LdapConnAsync::new(&ldap.url).await.expect("connect");
     ldap3::drive!(conn);
     handle
@@ -300,6 +301,27 @@ pub(crate) async fn entry_exists(ldap: &Ldap, username: &str) -> bool {
         .expect("bind")
         .success()
         .expect("root bind");
+    handle
+}
+
+/// A new user with `password`, bound to a new resource for the test directory, activated and
+/// provisioned: (resource, username, user, the dispatcher that provisioned it).
+async fn provisioned_active_user(
+    store: &Store,
+    ldap: &Ldap,
+    password: &str,
+) -> (ResourceId, String, UserId, Arc<Dispatcher>) {
+    let resource = ldap_resource(store, ldap, &ldap.url);
+    let username = format!("p{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let user = staged_user_bound_to(store, resource, &username, password);
+    set_state(store, user, LifecycleState::Activated);
+    let dispatcher = Dispatcher::new(store.clone(), fast_options());
+    drain(&dispatcher).await;
+    (resource, username, user, dispatcher)
+}
+
+pub(crate) async fn entry_exists(ldap: &Ldap, username: &str) -> bool {
+    let mut handle = root_handle(ldap).await;
     let found = handle
         .search(
             &entry_dn(username, &ldap.people),
@@ -480,12 +502,8 @@ fn an_admin_password_set_reaches_the_directory() {
     on_each_backend(|store| {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         runtime.block_on(async {
-            let resource = ldap_resource(store, &ldap, &ldap.url);
-            let username = format!("p{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-            let user = staged_user_bound_to(store, resource, &username, "Old-Pass-1");
-            set_state(store, user, LifecycleState::Activated);
-            let dispatcher = Dispatcher::new(store.clone(), fast_options());
-            drain(&dispatcher).await;
+            let (_, username, user, dispatcher) =
+                provisioned_active_user(store, &ldap, "Old-Pass-1").await;
             let hash =
                 hash_password(&PasswordPolicy::default(), "Brand-New-Pass-9!").expect("hash");
             set_password(
@@ -513,12 +531,8 @@ fn applied_jobs_are_pruned_after_the_retention_and_live_work_stays() {
     on_each_backend(|store| {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         runtime.block_on(async {
-            let resource = ldap_resource(store, &ldap, &ldap.url);
-            let username = format!("p{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-            let user = staged_user_bound_to(store, resource, &username, "Pass-word-1");
-            set_state(store, user, LifecycleState::Activated);
-            let dispatcher = Dispatcher::new(store.clone(), fast_options());
-            drain(&dispatcher).await;
+            let (_, username, user, dispatcher) =
+                provisioned_active_user(store, &ldap, "Pass-word-1").await;
             let done = |store: &Store| {
                 outbox::jobs_with_status(&mut store.conn().expect("conn"), "done", 100)
                     .expect("done jobs")
