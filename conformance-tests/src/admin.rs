@@ -189,6 +189,36 @@ impl AdminServer {
         serde_json::from_slice(&output.stdout).expect("the step's counts as JSON")
     }
 
+    /// Moves a pending schedule's run time to the database's "now", so that a scheduler step at
+    /// the real time fires it (a schedule must be made at least an hour ahead).
+    pub fn make_schedule_due(&self, schedule_id: &str) {
+        let mut conn = self.connection();
+        diesel::sql_query("UPDATE schedules SET run_at = now() AT TIME ZONE 'UTC' WHERE id = $1")
+            .bind::<Text, _>(schedule_id)
+            .execute(&mut conn)
+            .expect("make the schedule due");
+    }
+
+    /// Waits until the server's dispatcher has no provisioning job left to do, and checks that
+    /// none failed for good.
+    pub fn wait_for_provisioning(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (status, pending) = self.get("/api/v2/provisioning/jobs?status=pending");
+            assert_eq!(status, 200, "{pending}");
+            if pending.as_array().is_some_and(Vec::is_empty) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "jobs still pending: {pending}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let (_, parked) = self.get("/api/v2/provisioning/jobs?status=parked");
+        assert_eq!(parked, serde_json::json!([]), "nothing parked");
+    }
+
     /// The event types about one resource, oldest first.
     pub fn event_types(&self, resource_id: &str) -> Vec<String> {
         self.events_for(resource_id)

@@ -4,31 +4,11 @@
 //! server's admin API, its own dispatcher carries it out, and the result is read back through
 //! the second server's SCIM API.
 
-use std::time::{Duration, Instant};
-
 use chrono::Utc;
 use conformance_tests::admin::AdminServer;
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 use serde_json::{Value, json};
 
 use crate::scim::Scim;
-
-/// Waits until the provisioning server has no job left to do, and none failed for good.
-fn wait_for_provisioning(server: &AdminServer) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, pending) = server.get("/api/v2/provisioning/jobs?status=pending");
-        assert_eq!(status, 200, "{pending}");
-        if pending.as_array().is_some_and(Vec::is_empty) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "jobs still pending: {pending}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let (_, parked) = server.get("/api/v2/provisioning/jobs?status=parked");
-    assert_eq!(parked, json!([]), "nothing parked");
-}
 
 /// The downstream's user with this userName, through its SCIM API.
 fn find(downstream: &Scim, token: &str, user_name: &str) -> Option<Value> {
@@ -79,7 +59,7 @@ fn a_user_lifecycle_reaches_a_downstream_roster_over_scim() {
         json!({ "op": "add", "type": "user", "id": user_id }),
     );
     assert_eq!(status, 204, "{body}");
-    wait_for_provisioning(&server);
+    server.wait_for_provisioning();
     assert_eq!(
         find(&downstream, &token, &username),
         None,
@@ -92,7 +72,7 @@ fn a_user_lifecycle_reaches_a_downstream_roster_over_scim() {
             json!({ "state": state }),
         );
         assert_eq!(status, 200, "{state}: {body}");
-        wait_for_provisioning(&server);
+        server.wait_for_provisioning();
     };
     set_state("ACTIVATED");
     let remote = find(&downstream, &token, &username).expect("activated: present");
@@ -120,16 +100,10 @@ fn a_user_lifecycle_reaches_a_downstream_roster_over_scim() {
         }),
     );
     assert_eq!(status, 201, "{scheduled}");
-    let job = scheduled[0]["scheduledJobId"].as_str().expect("job id");
-    PgConnection::establish(&server.database.url)
-        .expect("connect")
-        .batch_execute(&format!(
-            "UPDATE schedules SET run_at = now() AT TIME ZONE 'UTC' WHERE id = '{job}'"
-        ))
-        .expect("make the schedule due");
+    server.make_schedule_due(scheduled[0]["scheduledJobId"].as_str().expect("job id"));
     let step = server.run_scheduler_at(Utc::now());
     assert_eq!(step["changed"], 1, "{step}");
-    wait_for_provisioning(&server);
+    server.wait_for_provisioning();
     let remote = find(&downstream, &token, &username).expect("suspended by the schedule: kept");
     assert_eq!(remote["active"], false, "{remote}");
     set_state("ACTIVATED");
@@ -139,7 +113,7 @@ fn a_user_lifecycle_reaches_a_downstream_roster_over_scim() {
         json!({ "jobTitle": "Aerospace Engineer", "department": "Langley" }),
     );
     assert_eq!(status, 200, "{body}");
-    wait_for_provisioning(&server);
+    server.wait_for_provisioning();
     let remote = find(&downstream, &token, &username).expect("changed");
     assert_eq!(remote["title"], "Aerospace Engineer", "{remote}");
     assert_eq!(
@@ -149,7 +123,7 @@ fn a_user_lifecycle_reaches_a_downstream_roster_over_scim() {
 
     let (status, body) = server.call("DELETE", &format!("/api/systemusers/{user_id}"), None);
     assert_eq!(status, 200, "{body}");
-    wait_for_provisioning(&server);
+    server.wait_for_provisioning();
     assert_eq!(find(&downstream, &token, &username), None, "deleted: gone");
     let events = server.event_types(&user_id);
     for expected in [

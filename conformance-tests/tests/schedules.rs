@@ -970,11 +970,7 @@ fn access_counts_a_due_suspension_before_the_scheduler_runs() {
     let (_, still) = server.get(&access_path);
     assert_eq!(still["allowed"], true, "not due yet: {still}");
 
-    let mut conn = PgConnection::establish(&server.database.url).expect("connect");
-    conn.batch_execute(&format!(
-        "UPDATE schedules SET run_at = now() AT TIME ZONE 'UTC' WHERE id = '{job}'"
-    ))
-    .expect("make the schedule due");
+    server.make_schedule_due(&job);
     let (status, due) = server.get(&access_path);
     assert_eq!(status, 200, "{due}");
     assert_eq!(due["allowed"], false, "{due}");
@@ -1005,20 +1001,6 @@ fn ldap_bind_code(username: &str, password: &str) -> Option<i32> {
         .output()
         .expect("run ldapwhoami");
     output.status.code()
-}
-
-/// Waits until the server's dispatcher has no provisioning job left to do.
-fn wait_for_provisioning(server: &AdminServer) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, pending) = server.get("/api/v2/provisioning/jobs?status=pending");
-        assert_eq!(status, 200, "{pending}");
-        if pending.as_array().is_some_and(Vec::is_empty) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "jobs still pending: {pending}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 // 19: a scheduled suspension, once fired, locks the user's LDAP entry: the bind that worked
@@ -1053,7 +1035,7 @@ fn a_scheduled_suspension_refuses_the_next_ldap_bind() {
         json!({"op": "add", "type": "user", "id": uid(&user)}),
     );
     assert!(status == 204 || status == 200, "{status} {body}");
-    wait_for_provisioning(&server);
+    server.wait_for_provisioning();
     assert_eq!(
         ldap_bind_code(&username, password),
         Some(0),
@@ -1067,14 +1049,10 @@ fn a_scheduled_suspension_refuses_the_next_ldap_bind() {
         .as_str()
         .expect("job id")
         .to_owned();
-    let mut conn = PgConnection::establish(&server.database.url).expect("connect");
-    conn.batch_execute(&format!(
-        "UPDATE schedules SET run_at = now() AT TIME ZONE 'UTC' WHERE id = '{job}'"
-    ))
-    .expect("make the schedule due");
+    server.make_schedule_due(&job);
     let step = server.run_scheduler_at(Utc::now());
     assert_eq!(step["changed"], 1, "{step}");
-    wait_for_provisioning(&server);
+    server.wait_for_provisioning();
     assert_eq!(
         ldap_bind_code(&username, password),
         Some(49),
