@@ -7,6 +7,7 @@ mod admin_insights;
 mod admin_organizations;
 mod admin_users;
 mod provisioning_scim;
+mod scheduler_firing;
 mod schedules;
 mod scim;
 mod serve;
