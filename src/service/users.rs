@@ -288,7 +288,6 @@ pub fn change_states(
                 }
             }
             events.extend(event);
-            log_state_change(&user, transition, actor);
             results.push(Ok(StateChange {
                 user: user.clone(),
                 transition,
@@ -303,6 +302,9 @@ pub fn change_states(
             apply_user_changes(conn, &rows, events, now)?;
         }
         provisioning::enqueue_for_users(conn, &changed, now)?;
+        for change in results.iter().flatten() {
+            log_state_change(&change.user, change.transition, actor);
+        }
         Ok(results)
     })
     .inspect(|_| provisioning::wake())
