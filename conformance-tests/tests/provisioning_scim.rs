@@ -125,6 +125,14 @@ fn a_user_lifecycle_reaches_a_downstream_roster_over_scim() {
     assert_eq!(status, 200, "{body}");
     server.wait_for_provisioning();
     assert_eq!(find(&downstream, &token, &username), None, "deleted: gone");
+    let created = server
+        .events_for(&user_id)
+        .into_iter()
+        .find(|e| e.event_type == "user_create_provision")
+        .expect("user_create_provision");
+    let details: Value = serde_json::from_str(&created.details).expect("JSON details");
+    assert_eq!(details["success"], true, "{details}");
+    assert_eq!(details["idm_client_id"], app_id.as_str(), "{details}");
     let events = server.event_types(&user_id);
     for expected in [
         "user_create_provision",
