@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use super::Dispatcher;
 use super::scim_test_servers::Downstream;
-use super::tests::{drain, fast_options, set_state, staged_user_bound_to};
+use super::tests::{
+    assert_every_provisioning_event, drain, fast_options, set_state, staged_user_bound_to,
+};
 use crate::domain::provisioning::ResourceType;
 use crate::domain::resource::{Connection, Resource, Secret};
 use crate::domain::{LifecycleState, ResourceId, UserId};
@@ -182,17 +184,7 @@ fn accounts_follow_the_lifecycle_in_a_scim_app() {
             let mut conn = store.conn().expect("conn");
             assert_eq!(outbox::pending_count(&mut conn).expect("count"), 0);
             let events = event_types(store, user);
-            for expected in [
-                "user_create_provision",
-                "user_deprovision",
-                "user_update_provision",
-                "user_delete_provision",
-            ] {
-                assert!(
-                    events.iter().any(|e| e == expected),
-                    "{expected} in {events:?}"
-                );
-            }
+            assert_every_provisioning_event(&events);
         });
     });
 }

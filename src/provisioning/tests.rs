@@ -107,6 +107,21 @@ pub(crate) fn staged_user_bound_to(
     user.id
 }
 
+/// A user taken through the whole lifecycle has an event of each kind of provisioning step.
+pub(crate) fn assert_every_provisioning_event(events: &[String]) {
+    for expected in [
+        "user_create_provision",
+        "user_deprovision",
+        "user_update_provision",
+        "user_delete_provision",
+    ] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "{expected} in {events:?}"
+        );
+    }
+}
+
 pub(crate) fn fast_options() -> DispatcherOptions {
     DispatcherOptions {
         timeout: TIMEOUT,
@@ -276,17 +291,7 @@ fn binds_follow_the_lifecycle_through_the_dispatcher() {
             assert_eq!(details["success"], true, "{details}");
             assert_eq!(details["idm_client_id"], resource.to_string(), "{details}");
             let events: Vec<String> = recorded.into_iter().map(|e| e.event_type).collect();
-            for expected in [
-                "user_create_provision",
-                "user_deprovision",
-                "user_update_provision",
-                "user_delete_provision",
-            ] {
-                assert!(
-                    events.iter().any(|e| e == expected),
-                    "{expected} in {events:?}"
-                );
-            }
+            assert_every_provisioning_event(&events);
         });
     });
 }

@@ -31,39 +31,11 @@ pub fn enqueue_for_user(
     user: UserId,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    if users::find(conn, user)?.is_none() {
-        resources::unbind_user_everywhere(conn, user)?;
-    }
-    let mut targets = resources::resources_of_user(conn, user)?;
-    targets.extend(resources::resources_with_account(conn, user)?);
-    let pending: Vec<Option<String>> = outbox::table
-        .filter(outbox::kind.eq(jobs::PROVISION))
-        .filter(outbox::status.eq("pending"))
-        .filter(outbox::user_id.eq(user.to_string()))
-        .select(outbox::target_id)
-        .distinct()
-        .load(conn)?;
-    targets.extend(
-        pending
-            .into_iter()
-            .flatten()
-            .filter_map(|id| id.parse::<ResourceId>().ok()),
-    );
-    targets.sort();
-    targets.dedup();
-    for resource in targets {
-        let Some(found) = resources::find(conn, resource)? else {
-            continue;
-        };
-        if found.kind.has_connector() {
-            jobs::enqueue(conn, user, resource, now)?;
-        }
-    }
-    Ok(())
+    enqueue_for_users(conn, &[user], now)
 }
 
 /// [`enqueue_for_user`] for several users (group membership and binding changes, a batch of
-/// schedules), with the lookups done once for all of them rather than once per user.
+/// schedules), with each lookup done once for all of them rather than once per user.
 pub fn enqueue_for_users(
     conn: &mut DbConnection,
     users: &[UserId],

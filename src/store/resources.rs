@@ -273,8 +273,8 @@ pub fn resources_of_user(
 }
 
 /// For several users at once, each (user, resource) pair where the resource is bound to the
-/// user directly or through a group, or holds an account Roster wrote for the user: what
-/// [`resources_of_user`] and [`resources_with_account`] give one user, in four queries for all.
+/// user directly or through a group (as [`resources_of_user`] finds), or holds an account
+/// Roster wrote for the user; in at most four queries for all of them.
 pub fn targets_of_users(
     conn: &mut DbConnection,
     users: &[UserId],
@@ -364,18 +364,6 @@ pub fn account(
         remote_id,
         disabled,
     }))
-}
-
-/// The resources holding an account Roster wrote for this user.
-pub fn resources_with_account(
-    conn: &mut DbConnection,
-    user: UserId,
-) -> Result<Vec<ResourceId>, StoreError> {
-    let ids = provisioned_accounts::table
-        .filter(provisioned_accounts::user_id.eq(user.to_string()))
-        .select(provisioned_accounts::resource_id)
-        .load(conn)?;
-    parse_resource_ids(ids)
 }
 
 /// Records (`Some`) or forgets (`None`) the account written for a user in a target.
