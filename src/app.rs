@@ -44,9 +44,7 @@ pub fn open_store(config: &Config) -> anyhow::Result<Store> {
 /// Runs the server on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyhow::Result<()> {
     let address = listener.local_addr().context("listener has no address")?;
-    let state = web::Data::new(AppState {
-        store: store.clone(),
-    });
+    let state = web::Data::new(AppState::new(store.clone()));
     let admin_settings = web::Data::new(http::admin::AdminSettings {
         password_policy: config.password_policy.clone(),
     });
@@ -63,7 +61,7 @@ pub async fn serve(config: Config, store: Store, listener: TcpListener) -> anyho
     let scim_limits = web::Data::new(config.scim);
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<http::RequestSpan>::new())
             .app_data(state.clone())
             .app_data(admin_settings.clone())
             .app_data(scim_limits.clone())

@@ -89,9 +89,7 @@ mod tests {
             };
             let app = test::init_service(
                 App::new()
-                    .app_data(web::Data::new(AppState {
-                        store: store.clone(),
-                    }))
+                    .app_data(web::Data::new(AppState::new(store.clone())))
                     .route("/whoami", web::get().to(whoami)),
             )
             .await;

@@ -72,9 +72,7 @@ async fn resources_keep_secrets_and_refuse_bad_input_without_changing_anything()
             .key;
         let app = test::init_service(
             App::new()
-                .app_data(web::Data::new(AppState {
-                    store: store.clone(),
-                }))
+                .app_data(web::Data::new(AppState::new(store.clone())))
                 .configure(super::routes),
         )
         .await;
@@ -184,9 +182,7 @@ async fn bindings_through_groups_queue_jobs_and_decide_access() {
             .key;
         let app = test::init_service(
             App::new()
-                .app_data(web::Data::new(AppState {
-                    store: store.clone(),
-                }))
+                .app_data(web::Data::new(AppState::new(store.clone())))
                 .configure(super::routes),
         )
         .await;

@@ -22,9 +22,7 @@ macro_rules! admin_app {
     ($store:expr) => {
         test::init_service(
             App::new()
-                .app_data(web::Data::new(AppState {
-                    store: $store.clone(),
-                }))
+                .app_data(web::Data::new(AppState::new($store.clone())))
                 .configure(crate::http::routes),
         )
         .await

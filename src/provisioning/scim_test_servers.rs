@@ -71,9 +71,7 @@ impl Downstream {
         )
         .expect("token")
         .token;
-        let state = web::Data::new(AppState {
-            store: database.store.clone(),
-        });
+        let state = web::Data::new(AppState::new(database.store.clone()));
         let server = RunningServer::start(move |listener| {
             Ok(HttpServer::new(move || {
                 App::new()

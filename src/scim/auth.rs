@@ -33,6 +33,35 @@ impl ScimCaller {
     }
 }
 
+/// Checks the token's signature (remembered after the first time) and its record (read on
+/// every request, so that a revocation counts at once).
+async fn authenticate(state: &AppState, token: String) -> Result<ScimClient, ScimError> {
+    let verifier = state.scim_tokens.clone();
+    match verifier.secret() {
+        Some(secret) => {
+            let verified = verifier.verify(secret, &token)?;
+            state
+                .store
+                .read(move |conn| {
+                    scim_tokens::check_record(conn, &verified).map_err(ScimError::from)
+                })
+                .await
+        }
+        // The first request reads the secret, or generates it, which is a write.
+        None => {
+            let now = chrono::Utc::now();
+            state
+                .store
+                .run(move |conn| {
+                    let secret = verifier.load_secret(conn, now)?;
+                    let verified = verifier.verify(secret, &token)?;
+                    scim_tokens::check_record(conn, &verified).map_err(ScimError::from)
+                })
+                .await
+        }
+    }
+}
+
 impl FromRequest for ScimCaller {
     type Error = ScimError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ScimError>>>>;
@@ -67,16 +96,7 @@ impl FromRequest for ScimCaller {
                     "the application state is not registered",
                 )
             })?;
-            let now = chrono::Utc::now();
-            let cache = state.store.clone();
-            let client = state
-                .store
-                .run(move |conn| {
-                    let key = scim_tokens::cached_secret(cache.scim_signing_key(), conn, now)?;
-                    let verified = scim_tokens::verify(&key, &token)?;
-                    scim_tokens::check_record(conn, &verified).map_err(ScimError::from)
-                })
-                .await;
+            let client = authenticate(&state, token).await;
             match client {
                 Ok(client) => Ok(ScimCaller(client)),
                 Err(error) => {

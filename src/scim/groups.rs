@@ -106,7 +106,7 @@ async fn run_list(
     let start_index = list.start_index;
     let (total, resources) = state
         .store
-        .run(move |conn| page(conn, &list, &base))
+        .read(move |conn| page(conn, &list, &base))
         .await?;
     Ok(list_response(total, start_index, resources))
 }
@@ -141,7 +141,7 @@ pub async fn get(
     let base = base_url(&request);
     let (version, body) = state
         .store
-        .run(move |conn| {
+        .read(move |conn| {
             let group = groups::find(conn, id)?.ok_or_else(|| not_found(id))?;
             Ok::<_, ScimError>((group.version, resource(conn, &group, &projection, &base)?))
         })

@@ -159,7 +159,7 @@ pub async fn search_all(
     let start_index = list.start_index;
     let (total, resources) = state
         .store
-        .run(move |conn| {
+        .read(move |conn| {
             fn lenient<T>(result: Result<T, QueryError>) -> Result<Option<T>, QueryError> {
                 match result {
                     Err(QueryError::InvalidFilter(_)) => Ok(None),

@@ -149,7 +149,7 @@ async fn run_list(
     let start_index = list.start_index;
     let (total, resources) = state
         .store
-        .run(move |conn| page(conn, &list, &base))
+        .read(move |conn| page(conn, &list, &base))
         .await?;
     Ok(list_response(total, start_index, resources))
 }
@@ -200,7 +200,7 @@ pub async fn get(
     let base = base_url(&request);
     let (version, body) = state
         .store
-        .run(move |conn| {
+        .read(move |conn| {
             let user = users::find(conn, id)?
                 .ok_or_else(|| ScimError::not_found("User", &id.to_string()))?;
             Ok::<_, ScimError>((user.version, resource(conn, &user, &projection, &base)?))

@@ -14,6 +14,7 @@ pub mod provisioning;
 pub mod schedules;
 pub mod scim_tokens;
 pub mod scim_users;
+pub mod token_verifier;
 pub mod users;
 
 pub use error::ServiceError;

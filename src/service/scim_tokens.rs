@@ -59,7 +59,8 @@ impl std::fmt::Debug for IssuedToken {
     }
 }
 
-fn secret(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Vec<u8>, StoreError> {
+/// The signing secret of this database, generated and stored at first use.
+pub(super) fn secret(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Vec<u8>, StoreError> {
     let text = integrations::server_secret(conn, SECRET_NAME, now, || {
         let mut bytes = [0_u8; 32];
         getrandom::fill(&mut bytes).expect("the operating system's random source works");
@@ -220,20 +221,6 @@ pub enum TokenRejected {
     Revoked,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// The signing secret of this database, read (or generated) once per `cache`: it never
-/// changes once stored.
-pub fn cached_secret(
-    cache: &std::sync::OnceLock<Vec<u8>>,
-    conn: &mut DbConnection,
-    now: DateTime<Utc>,
-) -> Result<Vec<u8>, StoreError> {
-    if let Some(key) = cache.get() {
-        return Ok(key.clone());
-    }
-    let key = secret(conn, now)?;
-    Ok(cache.get_or_init(|| key).clone())
 }
 
 /// A bearer token whose signature, issuer and audience were checked. Whether its record still

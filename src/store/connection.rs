@@ -87,11 +87,6 @@ pub struct ConnectionManager {
     backend: Backend,
 }
 
-/// Settings every SQLite connection gets: WAL so readers do not block the writer, a busy
-/// timeout so concurrent writers wait instead of failing, and foreign keys enforced.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
-
 impl ConnectionManager {
     pub fn new(url: &str) -> Self {
         Self {
@@ -113,7 +108,7 @@ impl ManageConnection for ConnectionManager {
         match self.backend {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(sqlite_path(&self.url))?;
-                conn.batch_execute(SQLITE_PRAGMAS)?;
+                super::sqlite_settings::apply(&mut conn)?;
                 Ok(DbConnection::Sqlite(conn))
             }
             Backend::Postgres => Ok(DbConnection::Postgresql(PgConnection::establish(

@@ -135,7 +135,7 @@ pub fn memberships_of_users(
 ) -> Result<Vec<Membership>, StoreError> {
     let ids: Vec<String> = users.iter().map(UserId::to_string).collect();
     macro_rules! load_where {
-        ($condition:expr) => {
+        ($conn:expr, $condition:expr) => {
             user_group_members::table
                 .inner_join(user_groups::table)
                 .filter($condition)
@@ -148,14 +148,18 @@ pub fn memberships_of_users(
                     user_group_members::group_id,
                     user_groups::display_name,
                 ))
-                .load(conn)?
+                .load($conn)?
         };
     }
     // One user (a GET or a write) is the common case: `= ?` is a statement diesel prepares
-    // once, while `IN (…)` with a varying number of values is prepared again on every call.
+    // once, and on the concrete connection finds again by its type without writing out the
+    // SQL; `IN (…)` with a varying number of values is prepared again on every call.
     let rows: Vec<(String, String, String)> = match ids.as_slice() {
-        [one] => load_where!(user_group_members::user_id.eq(one)),
-        _ => load_where!(user_group_members::user_id.eq_any(&ids)),
+        [one] => per_backend!(&mut *conn, |c| load_where!(
+            c,
+            user_group_members::user_id.eq(one)
+        )),
+        _ => load_where!(conn, user_group_members::user_id.eq_any(&ids)),
     };
     rows.into_iter()
         .map(|(user, group, display_name)| {

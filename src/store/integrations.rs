@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::connection::per_backend;
 use super::schema::{integrations, scim_tokens, server_secrets};
 use super::time::{from_db, to_db};
 use super::{DbConnection, StoreError, write_transaction};
@@ -165,12 +166,15 @@ pub fn find_token_with_integration(
     conn: &mut DbConnection,
     id: Uuid,
 ) -> Result<Option<(TokenRecord, Integration)>, StoreError> {
-    let Some((token_row, integration_row)) = scim_tokens::table
+    let id = id.to_string();
+    // Checked on every SCIM request: on the concrete connection the prepared statement is found
+    // by the query's type, without writing out its SQL first.
+    let Some((token_row, integration_row)) = per_backend!(conn, |c| scim_tokens::table
         .inner_join(integrations::table)
-        .filter(scim_tokens::id.eq(id.to_string()))
+        .filter(scim_tokens::id.eq(&id))
         .select((TOKEN_COLUMNS, COLUMNS))
-        .first::<(TokenRow, IntegrationRow)>(conn)
-        .optional()?
+        .first::<(TokenRow, IntegrationRow)>(c)
+        .optional())?
     else {
         return Ok(None);
     };

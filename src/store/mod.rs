@@ -18,15 +18,18 @@ pub mod schedules;
 pub mod schema;
 pub mod scim_query;
 pub mod settings;
+mod sqlite_settings;
 mod time;
 mod transaction;
 pub mod user_queries;
 pub mod users;
 
-use std::sync::{Arc, OnceLock};
+use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::r2d2::{Pool, PooledConnection};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use thread_local::ThreadLocal;
 
 pub use connection::{Backend, DbConnection, redact_url};
 pub use error::{StoreError, UniqueField};
@@ -64,10 +67,10 @@ impl StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<ConnectionManager>,
+    manager: ConnectionManager,
     backend: Backend,
-    /// The SCIM signing secret once read: it is generated once and never changes, so reading
-    /// it again on every request would only cost a query.
-    scim_signing_key: Arc<OnceLock<Vec<u8>>>,
+    /// On SQLite, each thread's own read-only connection for [`Store::read`].
+    readers: Arc<ThreadLocal<RefCell<DbConnection>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -97,22 +100,18 @@ impl Store {
             .max_size(options.max_connections)
             .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
-            .build(manager)
+            .build(manager.clone())
             .map_err(StoreError::unavailable)?;
         Ok(Self {
             pool,
+            manager,
             backend,
-            scim_signing_key: Arc::default(),
+            readers: Arc::default(),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
-    }
-
-    /// Where the SCIM signing secret is kept once read from this database.
-    pub fn scim_signing_key(&self) -> &OnceLock<Vec<u8>> {
-        &self.scim_signing_key
     }
 
     /// Applies the migrations this binary carries that the database has not seen yet.
@@ -148,6 +147,42 @@ impl Store {
             }
             Err(_) => Err(StoreError::unavailable("the database task was cancelled").into()),
         }
+    }
+
+    /// Runs a short read, such as finding one user or one page of them.
+    ///
+    /// On SQLite the read runs right here, on a read-only connection this thread keeps: it is a
+    /// lookup in a file the operating system has cached, done in microseconds, and handing it
+    /// to a blocking thread and back cost several times more than the read itself. A read never
+    /// waits for a writer there (WAL). On PostgreSQL every query is a round trip to the server,
+    /// so the read goes to a blocking thread as [`Store::run`] does.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        if self.backend != Backend::Sqlite {
+            return self.run(work).await;
+        }
+        let reader = self
+            .readers
+            .get_or_try(|| self.open_reader().map(RefCell::new))?;
+        match reader.try_borrow_mut() {
+            Ok(mut conn) => work(&mut conn),
+            // Only a read started from inside another read on this thread gets here.
+            Err(_) => {
+                let mut conn = self.conn()?;
+                work(&mut conn)
+            }
+        }
+    }
+
+    fn open_reader(&self) -> Result<DbConnection, StoreError> {
+        use diesel::connection::SimpleConnection;
+        let mut conn = self.manager.connect().map_err(StoreError::unavailable)?;
+        conn.batch_execute("PRAGMA query_only = ON")?;
+        Ok(conn)
     }
 
     /// True when the database answers a trivial query now.

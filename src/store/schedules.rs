@@ -161,13 +161,14 @@ pub fn list(
 pub fn for_users(conn: &mut DbConnection, users: &[UserId]) -> Result<Vec<Schedule>, StoreError> {
     let ids: Vec<String> = users.iter().map(UserId::to_string).collect();
     let ordered = (schedules::run_at.asc(), schedules::id.asc());
-    // `= ?` for one user is prepared once; `IN (…)` is prepared again on every call.
+    // `= ?` for one user is prepared once, and found again by its type on the concrete
+    // connection; `IN (…)` is prepared again on every call.
     let rows = match ids.as_slice() {
-        [one] => schedules::table
+        [one] => per_backend!(&mut *conn, |c| schedules::table
             .filter(schedules::user_id.eq(one))
             .order(ordered)
             .select(ScheduleRow::as_select())
-            .load(conn)?,
+            .load(c))?,
         _ => schedules::table
             .filter(schedules::user_id.eq_any(&ids))
             .order(ordered)

@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 
+use super::connection::per_backend;
 use super::schema::users;
 use super::time::{from_db, to_db};
 use super::{DbConnection, StoreError, audit};
@@ -169,13 +170,16 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
 
 /// The user with this id, if there is one.
 pub fn find(conn: &mut DbConnection, id: UserId) -> Result<Option<User>, StoreError> {
-    users::table
-        .find(id.to_string())
+    let id = id.to_string();
+    // On the concrete connection, diesel finds the prepared statement by the query's type; on
+    // the combined one it would write out the SQL first to look it up, on every call.
+    per_backend!(conn, |c| users::table
+        .find(&id)
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(UserRow::into_user)
-        .transpose()
+        .first(c)
+        .optional())?
+    .map(UserRow::into_user)
+    .transpose()
 }
 
 /// The users with these ids that exist, in no particular order.
@@ -195,13 +199,16 @@ pub fn find_by_username(
     conn: &mut DbConnection,
     username: &str,
 ) -> Result<Option<User>, StoreError> {
-    users::table
-        .filter(users::username_folded.eq(username.to_lowercase()))
+    let folded = username.to_lowercase();
+    // Asked before every create an identity provider makes: see `find` for the concrete
+    // connection.
+    per_backend!(conn, |c| users::table
+        .filter(users::username_folded.eq(&folded))
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(UserRow::into_user)
-        .transpose()
+        .first(c)
+        .optional())?
+    .map(UserRow::into_user)
+    .transpose()
 }
 
 /// One page of users in creation order (ids are time-ordered, so this order is stable).
