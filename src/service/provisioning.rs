@@ -1,13 +1,11 @@
 //! Queuing provisioning work with the change that causes it, and waking the dispatcher.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 
 use crate::domain::{ResourceId, UserId};
-use crate::store::schema::outbox;
 use crate::store::{DbConnection, StoreError, outbox as jobs, resources, users};
 
 static WAKE: LazyLock<tokio::sync::Notify> = LazyLock::new(tokio::sync::Notify::new);
@@ -44,27 +42,12 @@ pub fn enqueue_for_users(
     if users.is_empty() {
         return Ok(());
     }
-    let existing: HashSet<UserId> = users::find_many(conn, users)?
-        .into_iter()
-        .map(|user| user.id)
-        .collect();
+    let existing = users::existing(conn, users)?;
     for gone in users.iter().filter(|id| !existing.contains(id)) {
         resources::unbind_user_everywhere(conn, *gone)?;
     }
     let mut targets = resources::targets_of_users(conn, users)?;
-    let ids: Vec<String> = users.iter().map(UserId::to_string).collect();
-    let pending: Vec<(Option<String>, Option<String>)> = outbox::table
-        .filter(outbox::kind.eq(jobs::PROVISION))
-        .filter(outbox::status.eq("pending"))
-        .filter(outbox::user_id.eq_any(&ids))
-        .select((outbox::user_id, outbox::target_id))
-        .distinct()
-        .load(conn)?;
-    targets.extend(
-        pending
-            .into_iter()
-            .filter_map(|(user, resource)| Some((user?.parse().ok()?, resource?.parse().ok()?))),
-    );
+    targets.extend(jobs::pending_for_users(conn, users)?);
     targets.sort();
     targets.dedup();
     let mut has_connector: HashMap<ResourceId, bool> = HashMap::new();

@@ -10,6 +10,7 @@ mod error;
 pub mod groups;
 pub mod integrations;
 mod migrate;
+mod one_of;
 pub mod organization;
 pub mod outbox;
 pub mod password_tokens;

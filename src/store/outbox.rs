@@ -9,6 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
+use super::one_of::one_of;
 use super::schema::{outbox, resources};
 use super::time::{from_db, to_db};
 use super::{DbConnection, StoreError, write_transaction};
@@ -27,6 +28,30 @@ macro_rules! pair {
 
 /// The kind of the rows this module writes (the table is shared with other outboxes).
 pub const PROVISION: &str = "provision";
+
+/// The (user, resource) pairs with provisioning still pending for any of these users.
+pub fn pending_for_users(
+    conn: &mut DbConnection,
+    users: &[UserId],
+) -> Result<Vec<(UserId, ResourceId)>, StoreError> {
+    let ids: Vec<String> = users.iter().map(UserId::to_string).collect();
+    let rows: Vec<(Option<String>, Option<String>)> = outbox::table
+        .filter(outbox::kind.eq(PROVISION))
+        .filter(outbox::status.eq("pending"))
+        // A row without a user matches none of them either way.
+        .filter(one_of!(
+            outbox::table,
+            outbox::user_id.assume_not_null(),
+            &ids
+        ))
+        .select((outbox::user_id, outbox::target_id))
+        .distinct()
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(user, resource)| Some((user?.parse().ok()?, resource?.parse().ok()?)))
+        .collect())
+}
 
 /// Queues work for `user` on `resource`, and makes the pair's waiting work due now: a new
 /// change must not wait out a backoff earned by an older one.

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::one_of::one_of;
 use super::schema::{provisioned_accounts, resource_bindings, resources, user_group_members};
 use super::time::{from_db, to_db};
 use super::{DbConnection, StoreError};
@@ -282,18 +283,32 @@ pub fn targets_of_users(
     let ids: Vec<String> = users.iter().map(UserId::to_string).collect();
     let mut pairs: Vec<(String, String)> = resource_bindings::table
         .filter(resource_bindings::member_kind.eq("user"))
-        .filter(resource_bindings::member_id.eq_any(&ids))
+        .filter(one_of!(
+            resource_bindings::table,
+            resource_bindings::member_id,
+            &ids
+        ))
         .select((resource_bindings::member_id, resource_bindings::resource_id))
         .load(conn)?;
     let memberships: Vec<(String, String)> = user_group_members::table
-        .filter(user_group_members::user_id.eq_any(&ids))
+        .filter(one_of!(
+            user_group_members::table,
+            user_group_members::user_id,
+            &ids
+        ))
         .select((user_group_members::user_id, user_group_members::group_id))
         .load(conn)?;
     if !memberships.is_empty() {
-        let groups: Vec<&String> = memberships.iter().map(|(_, group)| group).collect();
+        let mut groups: Vec<String> = memberships.iter().map(|(_, group)| group.clone()).collect();
+        groups.sort();
+        groups.dedup();
         let group_bindings: Vec<(String, String)> = resource_bindings::table
             .filter(resource_bindings::member_kind.eq("user_group"))
-            .filter(resource_bindings::member_id.eq_any(groups))
+            .filter(one_of!(
+                resource_bindings::table,
+                resource_bindings::member_id,
+                &groups
+            ))
             .select((resource_bindings::member_id, resource_bindings::resource_id))
             .load(conn)?;
         for (user, group) in &memberships {
@@ -307,7 +322,11 @@ pub fn targets_of_users(
     }
     pairs.extend(
         provisioned_accounts::table
-            .filter(provisioned_accounts::user_id.eq_any(&ids))
+            .filter(one_of!(
+                provisioned_accounts::table,
+                provisioned_accounts::user_id,
+                &ids
+            ))
             .select((
                 provisioned_accounts::user_id,
                 provisioned_accounts::resource_id,

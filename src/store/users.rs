@@ -4,11 +4,15 @@
 use diesel::prelude::*;
 
 use super::connection::per_backend;
+use super::one_of::one_of;
+
+mod changed_columns;
 use super::schema::users;
 use super::time::{from_db, to_db};
 use super::{DbConnection, StoreError, audit};
 use crate::domain::audit::NewAuditEvent;
 use crate::domain::{Email, LifecycleState, PasswordStatus, User, UserId, UserName};
+use changed_columns::ChangedColumns;
 
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = users, treat_none_as_null = true)]
@@ -186,11 +190,30 @@ pub fn find(conn: &mut DbConnection, id: UserId) -> Result<Option<User>, StoreEr
 pub fn find_many(conn: &mut DbConnection, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
     let ids: Vec<String> = ids.iter().map(UserId::to_string).collect();
     users::table
-        .filter(users::id.eq_any(&ids))
+        .filter(one_of!(users::table, users::id, &ids))
         .select(UserRow::as_select())
         .load(conn)?
         .into_iter()
         .map(UserRow::into_user)
+        .collect()
+}
+
+/// Which of these ids belong to users that exist.
+pub fn existing(
+    conn: &mut DbConnection,
+    ids: &[UserId],
+) -> Result<std::collections::HashSet<UserId>, StoreError> {
+    let ids: Vec<String> = ids.iter().map(UserId::to_string).collect();
+    let found: Vec<String> = users::table
+        .filter(one_of!(users::table, users::id, &ids))
+        .select(users::id)
+        .load(conn)?;
+    found
+        .iter()
+        .map(|id| {
+            id.parse()
+                .map_err(|e| StoreError::corrupt(format!("user {id}: id: {e}")))
+        })
         .collect()
 }
 
@@ -306,11 +329,21 @@ fn write_row(conn: &mut DbConnection, change: UserChange<'_>) -> Result<(), Stor
                 .execute(conn)?;
         }
         UserChange::Update(user) => {
-            let row = UserRow::from_user(user)?;
-            let updated = diesel::update(users::table)
-                .filter(users::id.eq(&row.id))
-                .filter(users::version.eq(user.version - 1))
-                .set(&row)
+            let wanted = UserRow::from_user(user)?;
+            let id = user.id.to_string();
+            let read_version = user.version - 1;
+            let guarded = users::table
+                .filter(users::id.eq(&id))
+                .filter(users::version.eq(read_version));
+            let Some(stored) = guarded
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?
+            else {
+                return Err(gone_or_changed(conn, user.id)?);
+            };
+            let updated = diesel::update(guarded)
+                .set(ChangedColumns::between(stored, wanted))
                 .execute(conn)?;
             if updated == 0 {
                 return Err(gone_or_changed(conn, user.id)?);
