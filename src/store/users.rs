@@ -14,8 +14,8 @@ use crate::domain::audit::NewAuditEvent;
 use crate::domain::{Email, LifecycleState, PasswordStatus, User, UserId, UserName};
 use changed_columns::ChangedColumns;
 
-#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = users, treat_none_as_null = true)]
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
 pub(super) struct UserRow {
     id: String,
     username: String,
