@@ -1,5 +1,6 @@
 //! Queuing provisioning work with the change that causes it, and waking the dispatcher.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -10,9 +11,34 @@ use crate::store::{DbConnection, StoreError, outbox as jobs, resources, users};
 
 static WAKE: LazyLock<tokio::sync::Notify> = LazyLock::new(tokio::sync::Notify::new);
 
+thread_local! {
+    /// Whether this thread queued a job since it last woke the dispatcher. A change runs its
+    /// transaction and then wakes the dispatcher on one thread, so the flag travels with it.
+    static QUEUED: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Tells the dispatcher that work was committed, so it does not wait for its next poll.
 pub fn wake() {
     WAKE.notify_one();
+}
+
+/// [`wake`], when this thread queued a job since it last did: most changes of a user who has
+/// no account anywhere queue nothing, and a needless wake costs the dispatcher a claim.
+pub fn wake_if_queued() {
+    if QUEUED.take() {
+        wake();
+    }
+}
+
+fn enqueue(
+    conn: &mut DbConnection,
+    user: UserId,
+    resource: ResourceId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    jobs::enqueue(conn, user, resource, now)?;
+    QUEUED.set(true);
+    Ok(())
 }
 
 /// Resolves when [`wake`] is called (or was called since the last wait).
@@ -62,7 +88,7 @@ pub fn enqueue_for_users(
             }
         };
         if connected {
-            jobs::enqueue(conn, user, resource, now)?;
+            enqueue(conn, user, resource, now)?;
         }
     }
     Ok(())
@@ -80,7 +106,7 @@ pub fn enqueue_on_resource(
     };
     if found.kind.has_connector() {
         for user in users {
-            jobs::enqueue(conn, *user, resource, now)?;
+            enqueue(conn, *user, resource, now)?;
         }
     }
     Ok(())

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::connection::{MultiBackend, per_backend};
+use super::reusable_update;
 use super::schema::{audit_events, audit_head};
 use super::time::{from_db, to_db, truncate_to_micros};
 use super::{DbConnection, StoreError};
@@ -118,15 +119,33 @@ pub fn append(
         appended.push(event);
     }
     let rows: Vec<AuditRow> = appended.iter().map(AuditRow::from_event).collect();
-    // Insert in chunks: SQLite caps the number of bound parameters in one statement.
-    for chunk in rows.chunks(500) {
-        per_backend!(&mut *conn, |c| diesel::insert_into(audit_events::table)
-            .values(chunk)
-            .execute(c))?;
+    match conn {
+        // One multi-row INSERT per chunk: a round trip per event would cost more than the
+        // statement. Chunked because a statement's bound parameters are capped.
+        DbConnection::Postgresql(pg) => {
+            for chunk in rows.chunks(500) {
+                diesel::insert_into(audit_events::table)
+                    .values(chunk)
+                    .execute(pg)?;
+            }
+        }
+        // Diesel runs a multi-row insert on SQLite as one INSERT per row anyway, each prepared
+        // anew inside its own savepoint; single-row inserts reuse one prepared statement.
+        DbConnection::Sqlite(sqlite) => {
+            for row in &rows {
+                diesel::insert_into(audit_events::table)
+                    .values(row)
+                    .execute(sqlite)?;
+            }
+        }
     }
-    diesel::update(audit_head::table.find(1))
-        .set((audit_head::seq.eq(seq), audit_head::hash.eq(&prev_hash)))
-        .execute(conn)?;
+    let head = (audit_head::seq.eq(seq), audit_head::hash.eq(&prev_hash));
+    per_backend!(&mut *conn, |c| reusable_update::update(
+        audit_head::table,
+        head,
+        audit_head::id.eq(1)
+    )
+    .execute(c))?;
     Ok(appended)
 }
 

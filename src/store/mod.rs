@@ -15,6 +15,7 @@ pub mod organization;
 pub mod outbox;
 pub mod password_tokens;
 pub mod resources;
+mod reusable_update;
 pub mod schedules;
 pub mod schema;
 pub mod scim_query;

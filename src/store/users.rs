@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::connection::per_backend;
 use super::one_of::one_of;
+use super::reusable_update;
 
 mod changed_columns;
 use super::schema::users;
@@ -323,28 +324,34 @@ pub fn apply_user_changes(
 /// The row write of one change, guarded by the version it was read at.
 fn write_row(conn: &mut DbConnection, change: UserChange<'_>) -> Result<(), StoreError> {
     match change {
+        // The statements of a create and an update run on the concrete connection: through the
+        // combined one, each would write out its SQL just to find its prepared statement.
         UserChange::Create(user) => {
-            diesel::insert_into(users::table)
-                .values(UserRow::from_user(user)?)
-                .execute(conn)?;
+            let row = UserRow::from_user(user)?;
+            per_backend!(&mut *conn, |c| diesel::insert_into(users::table)
+                .values(&row)
+                .execute(c))?;
         }
         UserChange::Update(user) => {
             let wanted = UserRow::from_user(user)?;
             let id = user.id.to_string();
             let read_version = user.version - 1;
-            let guarded = users::table
-                .filter(users::id.eq(&id))
-                .filter(users::version.eq(read_version));
-            let Some(stored) = guarded
+            let guard = users::id.eq(&id).and(users::version.eq(read_version));
+            let stored = per_backend!(&mut *conn, |c| users::table
+                .filter(guard)
                 .select(UserRow::as_select())
-                .first(conn)
-                .optional()?
-            else {
+                .first(c)
+                .optional())?;
+            let Some(stored) = stored else {
                 return Err(gone_or_changed(conn, user.id)?);
             };
-            let updated = diesel::update(guarded)
-                .set(ChangedColumns::between(stored, wanted))
-                .execute(conn)?;
+            let changes = ChangedColumns::between(stored, wanted);
+            let updated = per_backend!(&mut *conn, |c| reusable_update::update(
+                users::table,
+                &changes,
+                guard
+            )
+            .execute(c))?;
             if updated == 0 {
                 return Err(gone_or_changed(conn, user.id)?);
             }
