@@ -11,9 +11,11 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-/// Runs the same diesel expression on whichever concrete connection `conn` holds. For the few
+/// Runs the same diesel expression on whichever concrete connection `conn` holds. For the
 /// statements diesel supports on each backend but not on the combined one (multi-row inserts,
-/// row locks); everything else is written once against `DbConnection`.
+/// row locks), and for the hot ones of reads and writes: through the combined connection a
+/// statement writes out its SQL on every call just to find its prepared statement. Everything
+/// else is written once against `DbConnection`.
 macro_rules! per_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
