@@ -3,7 +3,10 @@
 //! database. An attribute or construct that is not on the list is refused with its name, never
 //! evaluated in memory.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
+
 use diesel::dsl::sql;
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
@@ -678,14 +681,38 @@ pub fn search_users(
         .filter(where_clause()?)
         .count()
         .get_result(conn)?;
-    let mut query = users::table.filter(where_clause()?).into_boxed();
-    if let Some(order) = order {
-        query = query.order(sql::<Text>(&order));
-        query = query.then_order_by(users::id.asc());
+    // The window's ids first, then only their rows: the `OFFSET` then skips entries of an
+    // index, while over whole rows it read every skipped user (about 1 ms per 50,000 skipped
+    // on SQLite, and identity providers page through every user on each import).
+    let mut window_ids = users::table
+        .filter(where_clause()?)
+        .select(users::id)
+        .into_boxed();
+    if let Some(order) = &order {
+        window_ids = window_ids
+            .order(sql::<Text>(order))
+            .then_order_by(users::id.asc());
     } else {
-        query = query.order(users::id.asc());
+        window_ids = window_ids.order(users::id.asc());
     }
-    let items = user_store::load_query(conn, query.offset(window.skip).limit(window.limit))?;
+    let ids: Vec<String> = window_ids
+        .offset(window.skip)
+        .limit(window.limit)
+        .load(conn)?;
+    let position: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| (id.as_str(), index))
+        .collect();
+    let mut items = if ids.is_empty() {
+        Vec::new()
+    } else {
+        user_store::load_query(
+            conn,
+            users::table.filter(users::id.eq_any(&ids)).into_boxed(),
+        )?
+    };
+    items.sort_by_cached_key(|user| position.get(user.id.to_string().as_str()).copied());
     Ok(Page { total, items })
 }
 

@@ -189,3 +189,46 @@ fn pages_are_stable_and_sorted_in_the_database() {
         ));
     });
 }
+
+#[test]
+fn a_whole_page_keeps_the_requested_order() {
+    on_each_backend(|store| {
+        let conn = &mut store.conn().expect("conn");
+        let users = seed(conn);
+        let usernames = |page: Page<User>| -> Vec<String> {
+            page.items
+                .iter()
+                .map(|user| user.username.as_str().to_owned())
+                .collect()
+        };
+        let descending = Sort {
+            by: AttrPath::with_name("userName"),
+            descending: true,
+        };
+        let page = search_users(conn, None, Some(&descending), &Window { skip: 0, limit: 3 })
+            .expect("page");
+        assert_eq!(usernames(page), ["carol", "bob", "Alice.Smith"]);
+        let filter: Filter = r#"userName ne "bob""#.parse().expect("filter parses");
+        let page = search_users(
+            conn,
+            Some(&filter),
+            Some(&descending),
+            &Window { skip: 1, limit: 5 },
+        )
+        .expect("page");
+        assert_eq!(page.total, 2);
+        assert_eq!(usernames(page), ["Alice.Smith"]);
+        // Without sortBy the order is the ids', so that pages never overlap.
+        let mut by_id: Vec<&User> = users.iter().collect();
+        by_id.sort_by_key(|user| user.id.to_string());
+        let page = search_users(conn, None, None, &Window { skip: 0, limit: 3 }).expect("page");
+        let expected: Vec<String> = by_id
+            .iter()
+            .map(|user| user.username.as_str().to_owned())
+            .collect();
+        assert_eq!(usernames(page), expected);
+        let page = search_users(conn, None, None, &Window { skip: 3, limit: 3 }).expect("page");
+        assert_eq!(page.total, 3);
+        assert!(page.items.is_empty());
+    });
+}
