@@ -334,7 +334,6 @@ async fn associate(
             })
         })
         .await?;
-    wake();
     tracing::info!(resource.id = %resource_id, op = %request.op, member.kind = %request.kind, member.id = %request.id, "resource association changed");
     Ok(HttpResponse::NoContent().finish())
 }

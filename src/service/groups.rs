@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::ServiceError;
-use super::provisioning::{enqueue_for_users, wake};
+use super::provisioning::enqueue_for_users;
 use super::users::Actor;
 use crate::domain::audit::{AuditResource, EventType, NewAuditEvent};
 use crate::domain::{Group, GroupId, UserId};
@@ -129,7 +129,6 @@ pub fn update_group(
         tracing::info!(group.id = %id, added = add.len(), removed = remove.len(), "group updated");
         Ok(Some(after))
     })
-    .inspect(|_| wake())
 }
 
 /// Deletes a group (its memberships and resource bindings go with it, and its former members
@@ -156,5 +155,4 @@ pub fn delete_group(
         tracing::info!(group.id = %id, "group deleted");
         Ok(Some(group))
     })
-    .inspect(|_| wake())
 }

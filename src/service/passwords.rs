@@ -122,7 +122,6 @@ pub fn set_password(
         tracing::info!(user.id = %id, password_expired = expired, "password set");
         Ok(user)
     })
-    .inspect(|_| super::provisioning::wake_if_queued())
 }
 
 fn token_digest(token: &str) -> String {
@@ -189,7 +188,6 @@ pub fn set_password_with_token(
         tracing::info!(user.id = %id, "password set through a one-time link");
         Ok(user)
     })
-    .inspect(|_| super::provisioning::wake_if_queued())
 }
 
 /// What a reset request did; the caller answers the same way for each, so that nobody can

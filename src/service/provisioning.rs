@@ -1,50 +1,14 @@
-//! Queuing provisioning work with the change that causes it, and waking the dispatcher.
+//! Queuing provisioning work with the change that causes it. The dispatcher is woken when the
+//! change commits (`write_transaction`), or by [`wake`].
 
-use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::{ResourceId, UserId};
 use crate::store::{DbConnection, StoreError, outbox as jobs, resources, users};
 
-static WAKE: LazyLock<tokio::sync::Notify> = LazyLock::new(tokio::sync::Notify::new);
-
-thread_local! {
-    /// Whether this thread queued a job since it last woke the dispatcher. A change runs its
-    /// transaction and then wakes the dispatcher on one thread, so the flag travels with it.
-    static QUEUED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Tells the dispatcher that work was committed, so it does not wait for its next poll.
-pub fn wake() {
-    WAKE.notify_one();
-}
-
-/// [`wake`], when this thread queued a job since it last did: most changes of a user who has
-/// no account anywhere queue nothing, and a needless wake costs the dispatcher a claim.
-pub fn wake_if_queued() {
-    if QUEUED.take() {
-        wake();
-    }
-}
-
-fn enqueue(
-    conn: &mut DbConnection,
-    user: UserId,
-    resource: ResourceId,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    jobs::enqueue(conn, user, resource, now)?;
-    QUEUED.set(true);
-    Ok(())
-}
-
-/// Resolves when [`wake`] is called (or was called since the last wait).
-pub async fn woken() {
-    WAKE.notified().await;
-}
+pub use crate::store::outbox::{wake, woken};
 
 /// Queues one job per resource that may hold or need an account for this user: every resource
 /// the user is bound to, directly or through a group, every one holding an account Roster
@@ -88,7 +52,7 @@ pub fn enqueue_for_users(
             }
         };
         if connected {
-            enqueue(conn, user, resource, now)?;
+            jobs::enqueue(conn, user, resource, now)?;
         }
     }
     Ok(())
@@ -106,7 +70,7 @@ pub fn enqueue_on_resource(
     };
     if found.kind.has_connector() {
         for user in users {
-            enqueue(conn, *user, resource, now)?;
+            jobs::enqueue(conn, *user, resource, now)?;
         }
     }
     Ok(())

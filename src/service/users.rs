@@ -102,7 +102,6 @@ pub fn create_user(
         tracing::info!(user.id = %user.id, user.state = %user.state, source = %actor.source, "user created");
         Ok(user)
     })
-    .inspect(|_| provisioning::wake_if_queued())
 }
 
 /// Edits a user's profile with `edit` and records the changed fields as one `user_update`
@@ -148,7 +147,6 @@ pub fn update_user(
         tracing::info!(user.id = %id, fields = changes.len(), source = %actor.source, "user updated");
         Ok(after)
     })
-    .inspect(|_| provisioning::wake_if_queued())
 }
 
 /// What a state change request did.
@@ -236,7 +234,6 @@ pub fn change_state(
         log_state_change(&user, transition, actor);
         Ok(StateChange { user, transition })
     })
-    .inspect(|_| provisioning::wake_if_queued())
 }
 
 /// Several state requests applied in order, each exactly as [`change_state`] would apply it,
@@ -307,7 +304,6 @@ pub fn change_states(
         }
         Ok(results)
     })
-    .inspect(|_| provisioning::wake_if_queued())
 }
 
 /// What happens to a deleted manager's direct reports.
@@ -364,5 +360,4 @@ pub fn delete_user(
         tracing::info!(user.id = %id, source = %actor.source, "user deleted");
         Ok(user)
     })
-    .inspect(|_| provisioning::wake_if_queued())
 }

@@ -6,6 +6,9 @@
 //! applies the user's current state, which those rows' changes all led to, so nothing is lost
 //! and two dispatchers never work on one pair at once.
 
+use std::cell::Cell;
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
@@ -28,6 +31,43 @@ macro_rules! pair {
 
 /// The kind of the rows this module writes (the table is shared with other outboxes).
 pub const PROVISION: &str = "provision";
+
+static COMMITTED: LazyLock<tokio::sync::Notify> = LazyLock::new(tokio::sync::Notify::new);
+
+thread_local! {
+    /// Whether the write transaction open on this thread queued a job. A transaction runs on
+    /// one thread from its start to its commit, so the flag follows it.
+    static QUEUED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Tells the dispatchers of this process to look for work now rather than at their next poll.
+pub fn wake() {
+    COMMITTED.notify_one();
+}
+
+/// Resolves when [`wake`] is called (or was called since the last wait).
+pub async fn woken() {
+    COMMITTED.notified().await;
+}
+
+/// Called by [`write_transaction`] when its outermost transaction ends. Waking only after the
+/// commit matters on PostgreSQL, where a dispatcher woken earlier would not see the jobs yet
+/// and would wait for its next poll; and a transaction that queued nothing, which is most
+/// changes of users without accounts anywhere, wakes nobody.
+pub(super) fn transaction_ended(committed: bool) {
+    if QUEUED.take() && committed {
+        #[cfg(test)]
+        WAKES_FROM_THIS_THREAD.set(WAKES_FROM_THIS_THREAD.get() + 1);
+        wake();
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How often commits on this thread woke the dispatchers: a test can watch its own commits
+    /// while other tests commit on other threads.
+    pub(super) static WAKES_FROM_THIS_THREAD: Cell<usize> = const { Cell::new(0) };
+}
 
 /// The (user, resource) pairs with provisioning still pending for any of these users.
 pub fn pending_for_users(
@@ -54,7 +94,8 @@ pub fn pending_for_users(
 }
 
 /// Queues work for `user` on `resource`, and makes the pair's waiting work due now: a new
-/// change must not wait out a backoff earned by an older one.
+/// change must not wait out a backoff earned by an older one. Call it inside a
+/// [`write_transaction`]: the dispatchers are woken when that commits.
 pub fn enqueue(
     conn: &mut DbConnection,
     user: UserId,
@@ -85,6 +126,7 @@ pub fn enqueue(
             outbox::updated_at.eq(now),
         ))
         .execute(conn)?;
+    QUEUED.set(true);
     Ok(())
 }
 

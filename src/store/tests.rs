@@ -7,10 +7,10 @@ use serde_json::json;
 use super::testing::{on_each_backend, postgres_url, sample_user};
 use super::users::{UserChange, apply_user_change};
 use super::{
-    Store, StoreError, StoreOptions, UniqueField, audit, settings, users, write_transaction,
+    Store, StoreError, StoreOptions, UniqueField, audit, outbox, settings, users, write_transaction,
 };
 use crate::domain::audit::{AuditResource, EventType, Initiator, NewAuditEvent};
-use crate::domain::{DefaultState, StateDefaults, User};
+use crate::domain::{DefaultState, ResourceId, StateDefaults, User, UserId};
 
 fn event_for(user: &User, event_type: EventType) -> NewAuditEvent {
     NewAuditEvent {
@@ -349,4 +349,44 @@ fn both_backends_have_the_same_migrations() {
         names
     };
     assert_eq!(names("sqlite"), names("postgres"));
+}
+
+#[test]
+fn queued_jobs_wake_the_dispatchers_once_the_outermost_transaction_commits() {
+    on_each_backend(|store| {
+        let conn = &mut store.conn().expect("conn");
+        let wakes = || outbox::WAKES_FROM_THIS_THREAD.get();
+        let (user, resource) = (UserId::generate(), ResourceId::generate());
+        let before = wakes();
+        write_transaction(conn, |conn| {
+            write_transaction(conn, |conn| {
+                outbox::enqueue(conn, user, resource, Utc::now())
+            })?;
+            // A dispatcher woken now would not see the job on PostgreSQL.
+            assert_eq!(wakes(), before, "a savepoint is not a commit");
+            Ok::<_, StoreError>(())
+        })
+        .expect("commit");
+        assert_eq!(wakes(), before + 1, "the commit wakes the dispatchers");
+
+        let rolled_back = write_transaction(conn, |conn| {
+            outbox::enqueue(conn, user, resource, Utc::now())?;
+            Err::<(), _>(StoreError::Gone)
+        });
+        assert!(rolled_back.is_err());
+        write_transaction(conn, |_| Ok::<_, StoreError>(())).expect("commit");
+        assert_eq!(
+            wakes(),
+            before + 1,
+            "neither a rollback nor a commit that queued nothing wakes anybody"
+        );
+        use super::schema::outbox as jobs;
+        use diesel::prelude::*;
+        let rows: i64 = jobs::table
+            .filter(jobs::user_id.eq(user.to_string()))
+            .count()
+            .get_result(conn)
+            .expect("count");
+        assert_eq!(rows, 1, "the rolled-back job is gone");
+    });
 }

@@ -3,7 +3,7 @@
 use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 
-use super::{DbConnection, StoreError};
+use super::{DbConnection, StoreError, outbox};
 
 type Manager = <DbConnection as Connection>::TransactionManager;
 
@@ -12,7 +12,8 @@ type Manager = <DbConnection as Connection>::TransactionManager;
 /// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front: a
 /// deferred transaction that reads first and writes later fails at once with "database is
 /// locked" when another writer got in between, whereas an immediate one waits its turn.
-/// Nested calls become savepoints.
+/// Nested calls become savepoints. When the outermost one commits after queuing provisioning
+/// jobs, the dispatchers are woken.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -29,16 +30,19 @@ where
         _ => Manager::begin_transaction(conn),
     }
     .map_err(StoreError::from)?;
-    match work(conn) {
-        Ok(value) => {
-            Manager::commit_transaction(conn).map_err(StoreError::from)?;
-            Ok(value)
-        }
+    let outcome = match work(conn) {
+        Ok(value) => Manager::commit_transaction(conn)
+            .map(|()| value)
+            .map_err(|error| StoreError::from(error).into()),
         Err(error) => {
             if let Err(rollback_error) = Manager::rollback_transaction(conn) {
                 tracing::warn!(error.message = %rollback_error, "rolling back a transaction failed");
             }
             Err(error)
         }
+    };
+    if !nested {
+        outbox::transaction_ended(outcome.is_ok());
     }
+    outcome
 }
