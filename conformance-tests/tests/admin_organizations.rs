@@ -123,7 +123,11 @@ fn scim_creates_follow_the_manual_entry_default() {
     let http = conformance_tests::client();
     let scim_create = |user: serde_json::Value| -> serde_json::Value {
         let response = http
-            .post(server.server.url("/scim/v2/Users"))
+            .post(
+                server
+                    .server
+                    .url(&format!("/scim/v2/Users?attributes={ROSTER}:state")),
+            )
             .bearer_auth(&token)
             .header("content-type", "application/scim+json")
             .json(&user)

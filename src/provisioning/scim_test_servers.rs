@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use crate::domain::integration::IntegrationKind;
 use crate::http::AppState;
 use crate::service::scim_tokens;
+use crate::store::scim_query::ROSTER_SCHEMA;
 use crate::store::testing::{TestDatabase, sqlite};
 
 /// An HTTP server on its own thread and actix system, stopped when dropped.
@@ -110,6 +111,20 @@ impl Downstream {
         let status = response.status().as_u16();
         let body = response.json().await.unwrap_or(Value::Null);
         (status, body)
+    }
+
+    /// The lifecycle extension of the downstream's user `id`, which its SCIM API returns only
+    /// when asked.
+    pub async fn lifecycle(&self, id: &str) -> Value {
+        let (status, user) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/Users/{id}?attributes={ROSTER_SCHEMA}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{user}");
+        user[ROSTER_SCHEMA].clone()
     }
 
     /// The downstream's user with this userName, as its SCIM API returns it.

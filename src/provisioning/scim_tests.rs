@@ -18,8 +18,6 @@ use crate::store::resources::{self, ProvisionedAccount};
 use crate::store::testing::on_each_backend;
 use crate::store::{Store, audit, outbox};
 
-const ROSTER_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
-
 /// A SCIM app resource reached at `base_url` with `token`, with these options.
 pub(crate) fn scim_resource(
     store: &Store,
@@ -102,11 +100,12 @@ fn accounts_follow_the_lifecycle_in_a_scim_app() {
             assert_eq!(remote["active"], true, "{remote}");
             assert_eq!(remote["externalId"], user.to_string());
             assert_eq!(remote["emails"][0]["value"], format!("{name}@example.com"));
+            let remote_id = remote["id"].as_str().expect("id").to_owned();
             assert_eq!(
-                remote[ROSTER_EXTENSION]["passwordStatus"], "PENDING",
+                downstream.lifecycle(&remote_id).await["passwordStatus"],
+                "PENDING",
                 "no password is ever sent: {remote}"
             );
-            let remote_id = remote["id"].as_str().expect("id").to_owned();
             assert_eq!(
                 account_of(store, resource, user),
                 Some(ProvisionedAccount {

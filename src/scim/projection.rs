@@ -1,9 +1,11 @@
 //! `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5): which attributes a response
-//! carries. `id` and `schemas` are always returned.
+//! carries. `id` and `schemas` are always returned; attributes returned only on request
+//! (RFC 7643 §7) appear when `attributes` names them or the body of the write being answered
+//! did.
 
 use serde_json::{Map, Value};
 
-use super::schema::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, ROSTER_SCHEMA, USER_SCHEMA};
+use super::schema::{self, ENTERPRISE_SCHEMA, GROUP_SCHEMA, ROSTER_SCHEMA, Returned, USER_SCHEMA};
 
 /// One requested attribute: the extension it lives in (`None` for the core schema), its name
 /// and an optional sub-attribute.
@@ -19,6 +21,9 @@ struct Spec {
 pub struct Projection {
     attributes: Vec<Spec>,
     excluded: Vec<Spec>,
+    /// What the body of the write being answered named (RFC 7643 §7: an attribute returned on
+    /// request comes back when the client specified it).
+    named: Vec<Spec>,
 }
 
 fn parse_spec(text: &str) -> Option<Spec> {
@@ -76,6 +81,7 @@ impl Projection {
         Self {
             attributes: parse_list(attributes),
             excluded: parse_list(excluded),
+            named: Vec::new(),
         }
     }
 
@@ -100,6 +106,43 @@ impl Projection {
                 }))
     }
 
+    /// Adds the attributes a resource body names (a POST or PUT body, or a pathless PATCH
+    /// value): its top-level keys, URN-qualified ones, and the keys of its extension objects.
+    pub fn naming_body(mut self, body: &Map<String, Value>) -> Self {
+        for (key, value) in body {
+            self.named.extend(named_by(key, Some(value)));
+        }
+        self
+    }
+
+    /// Adds what a PATCH operation with a path names; a path that is an extension's URN names
+    /// the keys of its value.
+    pub fn naming_path(mut self, path: &str, value: Option<&Value>) -> Self {
+        self.named.extend(named_by(path, value));
+        self
+    }
+
+    /// True when an attribute returned only on request is asked for, so the caller can skip
+    /// loading it otherwise.
+    pub fn asks_for(&self, extension: &str, name: &str) -> bool {
+        let asks = |spec: &Spec| {
+            spec.extension == Some(extension)
+                && spec
+                    .name
+                    .as_deref()
+                    .is_none_or(|n| n.eq_ignore_ascii_case(name))
+        };
+        let excluded = self.excluded.iter().any(|spec| {
+            spec.extension == Some(extension)
+                && spec.sub.is_none()
+                && spec
+                    .name
+                    .as_deref()
+                    .is_none_or(|n| n.eq_ignore_ascii_case(name))
+        });
+        !excluded && (self.attributes.iter().any(asks) || self.named.iter().any(asks))
+    }
+
     /// Applies the projection to a full resource.
     pub fn apply(&self, resource: Value) -> Value {
         let Value::Object(mut full) = resource else {
@@ -120,7 +163,54 @@ impl Projection {
         for spec in &self.excluded {
             remove(&mut full, spec);
         }
+        self.drop_unrequested(&mut full);
         Value::Object(full)
+    }
+
+    /// Removes the attributes returned only on request that nobody asked for, and an extension
+    /// object left empty by that.
+    fn drop_unrequested(&self, resource: &mut Map<String, Value>) {
+        for (extension, attributes) in schema::EXTENSIONS {
+            let Some(key) = key_of(resource, extension) else {
+                continue;
+            };
+            let Some(object) = resource.get_mut(&key).and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for attribute in attributes
+                .iter()
+                .filter(|attribute| attribute.returned == Returned::Request)
+            {
+                if !self.asks_for(extension, attribute.name)
+                    && let Some(name) = key_of(object, attribute.name)
+                {
+                    object.remove(&name);
+                }
+            }
+            if object.is_empty() {
+                resource.remove(&key);
+            }
+        }
+    }
+}
+
+/// What a body key or a PATCH path names: an extension's URN with an object value names that
+/// object's keys; anything else names itself.
+fn named_by(key: &str, value: Option<&Value>) -> Vec<Spec> {
+    let extension = schema::EXTENSIONS
+        .iter()
+        .map(|(urn, _)| *urn)
+        .find(|urn| urn.eq_ignore_ascii_case(key.trim()));
+    match (extension, value) {
+        (Some(urn), Some(Value::Object(inner))) => inner
+            .keys()
+            .map(|name| Spec {
+                extension: Some(urn),
+                name: Some(name.clone()),
+                sub: None,
+            })
+            .collect(),
+        _ => parse_spec(key).into_iter().collect(),
     }
 }
 
@@ -288,5 +378,57 @@ mod tests {
         assert!(Projection::new(None, Some("members")).excludes("members"));
         assert!(Projection::new(Some("displayName"), None).excludes("members"));
         assert!(!Projection::new(None, None).excludes("members"));
+    }
+
+    #[test]
+    fn attributes_returned_on_request_appear_only_when_named() {
+        let user = || {
+            let mut user = user();
+            user[ROSTER_SCHEMA]["location"] = json!("Berlin");
+            user
+        };
+        let plain = Projection::new(None, None).apply(user());
+        assert_eq!(plain[ROSTER_SCHEMA], json!({"location": "Berlin"}));
+
+        let mut without_location = user();
+        without_location[ROSTER_SCHEMA]
+            .as_object_mut()
+            .expect("object")
+            .remove("location");
+        let plain = Projection::new(None, None).apply(without_location);
+        assert!(
+            plain.get(ROSTER_SCHEMA).is_none(),
+            "an emptied extension goes"
+        );
+
+        let asked = Projection::new(Some(&format!("userName,{ROSTER_SCHEMA}")), None);
+        assert_eq!(
+            asked.apply(user())[ROSTER_SCHEMA],
+            json!({"state": "ACTIVATED", "sambaServiceUser": false, "location": "Berlin"})
+        );
+        assert!(asked.asks_for(ROSTER_SCHEMA, "scheduledStateChanges"));
+        assert!(!Projection::new(None, None).asks_for(ROSTER_SCHEMA, "state"));
+
+        let named = Projection::new(None, None).naming_body(
+            json!({ROSTER_SCHEMA: {"state": "STAGED"}})
+                .as_object()
+                .expect("object"),
+        );
+        assert_eq!(
+            named.apply(user())[ROSTER_SCHEMA],
+            json!({"state": "ACTIVATED", "location": "Berlin"})
+        );
+        let named = Projection::new(None, None).naming_path(
+            &format!("{ROSTER_SCHEMA}:sambaServiceUser"),
+            Some(&json!(false)),
+        );
+        assert_eq!(
+            named.apply(user())[ROSTER_SCHEMA],
+            json!({"sambaServiceUser": false, "location": "Berlin"})
+        );
+        let excluded =
+            Projection::new(Some(ROSTER_SCHEMA), Some(&format!("{ROSTER_SCHEMA}:state")));
+        assert!(!excluded.asks_for(ROSTER_SCHEMA, "state"));
+        assert!(excluded.apply(user())[ROSTER_SCHEMA].get("state").is_none());
     }
 }

@@ -28,6 +28,9 @@ pub enum Mutability {
 pub enum Returned {
     Always,
     Default,
+    /// Only when the client names the attribute: in `attributes`, or in the body of the write
+    /// the response answers.
+    Request,
     Never,
 }
 
@@ -91,6 +94,11 @@ const fn multi(mut attribute: Attribute, sub_attributes: &'static [Attribute]) -
 
 const fn complex(mut attribute: Attribute, sub_attributes: &'static [Attribute]) -> Attribute {
     attribute.sub_attributes = sub_attributes;
+    attribute
+}
+
+const fn on_request(mut attribute: Attribute) -> Attribute {
+    attribute.returned = Returned::Request;
     attribute
 }
 
@@ -261,9 +269,12 @@ pub const ENTERPRISE_ATTRIBUTES: &[Attribute] = &[
 
 /// Roster's lifecycle extension (DESIGN.md §6).
 pub const ROSTER_ATTRIBUTES: &[Attribute] = &[
+    // The lifecycle facts are read-only and returned on request: identity providers read
+    // `active`, and an admin or a script asks for the rest (`attributes=` this extension's URN).
+    //
     // Read-only because the state changes only through `active`, under the integration's
     // policy; a create may still choose it (DESIGN.md §2), see KNOWN_DEVIATIONS.md.
-    read_only(one_of(
+    on_request(read_only(one_of(
         case_exact(attr(
             "state",
             Kind::String,
@@ -271,38 +282,45 @@ pub const ROSTER_ATTRIBUTES: &[Attribute] = &[
              active; afterwards the state follows active.",
         )),
         &["STAGED", "ACTIVATED", "SUSPENDED"],
-    )),
-    read_only(attr(
+    ))),
+    on_request(read_only(attr(
         "stateChangedAt",
         Kind::DateTime,
         "When the state last changed.",
-    )),
-    read_only(case_exact(attr(
+    ))),
+    on_request(read_only(case_exact(attr(
         "passwordStatus",
         Kind::String,
         "PENDING until a password is set, then SET, or EXPIRED when a new one must be chosen.",
-    ))),
+    )))),
     // Set through `emails`, the standard place for a second address.
-    read_only(attr(
+    on_request(read_only(attr(
         "alternateEmail",
         Kind::String,
         "The second address: the emails entry that is not primary.",
-    )),
+    ))),
+    // JumpCloud's free-text location, which neither the core schema nor the enterprise
+    // extension has a place for.
+    attr(
+        "location",
+        Kind::String,
+        "Where the user works: an office, a site, a city.",
+    ),
     // An account that can never be suspended is an administrator's decision, not an identity
     // provider's: only the admin API and the command line set it.
-    read_only(attr(
+    on_request(read_only(attr(
         "sambaServiceUser",
         Kind::Boolean,
         "The directory's Samba service account; never suspended.",
-    )),
-    read_only(multi(
+    ))),
+    on_request(read_only(multi(
         attr(
             "scheduledStateChanges",
             Kind::Complex,
             "Pending scheduled state changes.",
         ),
         &SCHEDULED,
-    )),
+    ))),
 ];
 
 const SCHEDULED: [Attribute; 2] = [
@@ -424,6 +442,7 @@ fn attribute_json(attribute: &Attribute) -> Value {
         "returned": match attribute.returned {
             Returned::Always => "always",
             Returned::Default => "default",
+            Returned::Request => "request",
             Returned::Never => "never",
         },
         "uniqueness": if attribute.unique { "server" } else { "none" },
@@ -468,6 +487,12 @@ pub fn schema_json(
         },
     })
 }
+
+/// The schema extensions of the User resource, with their attributes.
+pub const EXTENSIONS: [(&str, &[Attribute]); 2] = [
+    (ENTERPRISE_SCHEMA, ENTERPRISE_ATTRIBUTES),
+    (ROSTER_SCHEMA, ROSTER_ATTRIBUTES),
+];
 
 /// Every schema Roster publishes.
 pub fn all_schemas(base: &str) -> Vec<Value> {

@@ -170,6 +170,7 @@ pub fn to_json(user: &User, related: &Related, base: &str) -> Value {
         "alternateEmail",
         user.alternate_email.as_ref().map(|e| e.as_str().to_owned()),
     );
+    put(&mut roster, "location", user.location.clone());
     roster.insert("sambaServiceUser".into(), json!(user.samba_service_user));
     let scheduled: Vec<Value> = related
         .scheduled
@@ -410,6 +411,9 @@ pub fn apply(
     };
 
     let roster = extension(resource, ROSTER_SCHEMA)?;
+    user.location = roster.map_or(Ok(None), |r| {
+        string(r, "location", &format!("{ROSTER_SCHEMA}:location"))
+    })?;
     let state = match (purpose, roster.and_then(|r| field(r, "state"))) {
         (Purpose::Create, Some(value)) => Some(
             value

@@ -12,10 +12,7 @@ use super::body::read_json;
 use super::list::{ListRequest, list_response};
 use super::patch::{self, ResourceSchema};
 use super::projection::Projection;
-use super::schema::{
-    ENTERPRISE_ATTRIBUTES, ENTERPRISE_SCHEMA, ROSTER_ATTRIBUTES, ROSTER_SCHEMA, USER_ATTRIBUTES,
-    USER_SCHEMA,
-};
+use super::schema::{self, ROSTER_SCHEMA, USER_ATTRIBUTES, USER_SCHEMA};
 use super::user_resource::{self, GroupRef, Purpose, Related, Requested, SentPassword};
 use super::{CONTENT_TYPE, ScimCaller, ScimError, base_url, etag, limits};
 use crate::domain::{Email, LifecycleState, StateSource, User, UserId, UserName};
@@ -29,10 +26,7 @@ use crate::store::{DbConnection, groups, schedules, scim_query, users};
 pub const USER_RESOURCE: ResourceSchema = ResourceSchema {
     core: USER_SCHEMA,
     attributes: USER_ATTRIBUTES,
-    extensions: &[
-        (ENTERPRISE_SCHEMA, ENTERPRISE_ATTRIBUTES),
-        (ROSTER_SCHEMA, ROSTER_ATTRIBUTES),
-    ],
+    extensions: &schema::EXTENSIONS,
 };
 
 /// How often a write without `If-Match` is retried when another write got in between.
@@ -60,16 +54,37 @@ pub fn tags_match(header: Option<&str>, version: i64) -> bool {
         .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == wanted)
 }
 
-/// The groups and pending schedules of each user, in the order given, with two queries
-/// whatever the number of users.
+/// What of a user's related rows a response shows.
+#[derive(Debug, Clone, Copy)]
+struct Wanted {
+    groups: bool,
+    scheduled: bool,
+}
+
+impl Wanted {
+    const ALL: Self = Self {
+        groups: true,
+        scheduled: true,
+    };
+
+    fn by(projection: &Projection) -> Self {
+        Self {
+            groups: !projection.excludes("groups"),
+            scheduled: projection.asks_for(ROSTER_SCHEMA, "scheduledStateChanges"),
+        }
+    }
+}
+
+/// The groups and pending schedules of each user, in the order given, with at most two
+/// queries whatever the number of users.
 fn related_of(
     conn: &mut DbConnection,
     users: &[&User],
-    with_groups: bool,
+    wanted: Wanted,
 ) -> Result<Vec<Related>, ScimError> {
     let ids: Vec<UserId> = users.iter().map(|user| user.id).collect();
     let mut related: HashMap<UserId, Related> = HashMap::new();
-    if with_groups {
+    if wanted.groups {
         for membership in groups::memberships_of_users(conn, &ids)? {
             related
                 .entry(membership.user)
@@ -81,12 +96,14 @@ fn related_of(
                 });
         }
     }
-    for change in schedules::for_users(conn, &ids)? {
-        related
-            .entry(change.user_id)
-            .or_default()
-            .scheduled
-            .push(change);
+    if wanted.scheduled {
+        for change in schedules::for_users(conn, &ids)? {
+            related
+                .entry(change.user_id)
+                .or_default()
+                .scheduled
+                .push(change);
+        }
     }
     Ok(ids
         .iter()
@@ -96,7 +113,9 @@ fn related_of(
 
 /// The user as a resource, before projection.
 fn full_resource(conn: &mut DbConnection, user: &User, base: &str) -> Result<Value, ScimError> {
-    let related = related_of(conn, &[user], true)?.pop().unwrap_or_default();
+    let related = related_of(conn, &[user], Wanted::ALL)?
+        .pop()
+        .unwrap_or_default();
     Ok(user_resource::to_json(user, &related, base))
 }
 
@@ -106,7 +125,7 @@ fn resource(
     projection: &Projection,
     base: &str,
 ) -> Result<Value, ScimError> {
-    let related = related_of(conn, &[user], !projection.excludes("groups"))?
+    let related = related_of(conn, &[user], Wanted::by(projection))?
         .pop()
         .unwrap_or_default();
     Ok(projection.apply(user_resource::to_json(user, &related, base)))
@@ -128,7 +147,7 @@ pub fn page(
     let page =
         scim_query::search_users(conn, list.filter.as_ref(), list.sort.as_ref(), &list.window)?;
     let users: Vec<&User> = page.items.iter().collect();
-    let related = related_of(conn, &users, !list.projection.excludes("groups"))?;
+    let related = related_of(conn, &users, Wanted::by(&list.projection))?;
     let resources = users
         .iter()
         .zip(&related)
@@ -231,7 +250,7 @@ pub async fn create(
     caller.require_write()?;
     let body = read_json(&request, payload).await?;
     let resource_json = body.as_object().cloned().unwrap_or_default();
-    let projection = projection_of(&request)?;
+    let projection = projection_of(&request)?.naming_body(&resource_json);
     let base = base_url(&request);
     let integration = caller.0.integration.clone();
     let now = Utc::now();
@@ -275,10 +294,10 @@ async fn write(
     state: &AppState,
     caller: &ScimCaller,
     id: UserId,
+    projection: Projection,
     change: impl Fn(&Map<String, Value>, &User) -> Result<(User, Requested), ScimError> + Send + 'static,
 ) -> Result<HttpResponse, ScimError> {
     caller.require_write()?;
-    let projection = projection_of(request)?;
     let base = base_url(request);
     let integration = caller.0.integration.clone();
     let if_match_header = header(request, IF_MATCH);
@@ -333,11 +352,19 @@ pub async fn replace(
     let id = parse_id(&id)?;
     let body = read_json(&request, payload).await?;
     let resource_json = body.as_object().cloned().unwrap_or_default();
-    write(&request, &state, &caller, id, move |_, current| {
-        let mut wanted = current.clone();
-        let requested = user_resource::apply(&resource_json, &mut wanted, Purpose::Update)?;
-        Ok((wanted, requested))
-    })
+    let projection = projection_of(&request)?.naming_body(&resource_json);
+    write(
+        &request,
+        &state,
+        &caller,
+        id,
+        projection,
+        move |_, current| {
+            let mut wanted = current.clone();
+            let requested = user_resource::apply(&resource_json, &mut wanted, Purpose::Update)?;
+            Ok((wanted, requested))
+        },
+    )
     .await
 }
 
@@ -352,26 +379,45 @@ pub async fn patch(
     let body = read_json(&request, payload).await?;
     let limits = limits(&request);
     let operations = patch::parse_request(&body, &limits)?;
-    write(&request, &state, &caller, id, move |before, current| {
-        let mut after = before.clone();
-        patch::apply(&mut after, &operations, &USER_RESOURCE, &limits)?;
-        let mut wanted = current.clone();
-        let parsed = user_resource::apply(&after, &mut wanted, Purpose::Update)?;
-        let was = user_resource::apply(before, &mut current.clone(), Purpose::Update)?;
-        // Only what the operations changed is a request: the resource always shows `active`,
-        // and repeating it asks for nothing.
-        let requested = Requested {
-            state: StateRequest {
-                active: parsed
-                    .state
-                    .active
-                    .filter(|active| Some(*active) != was.state.active),
-                state: None,
-            },
-            password: parsed.password,
-        };
-        Ok((wanted, requested))
-    })
+    // The attributes the operations give values to come back in the response even when they
+    // are returned only on request; a removal gives none.
+    let projection = operations
+        .iter()
+        .filter(|operation| operation.op != patch::Op::Remove)
+        .fold(projection_of(&request)?, |projection, operation| {
+            match (&operation.path, &operation.value) {
+                (Some(path), value) => projection.naming_path(path, value.as_ref()),
+                (None, Some(Value::Object(value))) => projection.naming_body(value),
+                (None, _) => projection,
+            }
+        });
+    write(
+        &request,
+        &state,
+        &caller,
+        id,
+        projection,
+        move |before, current| {
+            let mut after = before.clone();
+            patch::apply(&mut after, &operations, &USER_RESOURCE, &limits)?;
+            let mut wanted = current.clone();
+            let parsed = user_resource::apply(&after, &mut wanted, Purpose::Update)?;
+            let was = user_resource::apply(before, &mut current.clone(), Purpose::Update)?;
+            // Only what the operations changed is a request: the resource always shows `active`,
+            // and repeating it asks for nothing.
+            let requested = Requested {
+                state: StateRequest {
+                    active: parsed
+                        .state
+                        .active
+                        .filter(|active| Some(*active) != was.state.active),
+                    state: None,
+                },
+                password: parsed.password,
+            };
+            Ok((wanted, requested))
+        },
+    )
     .await
 }
 

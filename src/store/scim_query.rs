@@ -166,6 +166,7 @@ fn user_column(key: &str) -> Option<Column> {
             "state" => text("state", true, false),
             "statechangedat" => Column::Time("state_changed_at"),
             "alternateemail" => folded("alternate_email", true),
+            "location" => text("location", false, true),
             "sambaserviceuser" => Column::Bool("samba_service_user"),
             _ => return None,
         }

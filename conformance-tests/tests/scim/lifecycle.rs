@@ -6,13 +6,6 @@ use serde_json::json;
 
 use super::{ROSTER, Scim, id_of, okta_user};
 
-fn state(scim: &Scim, id: &str) -> String {
-    scim.get(&format!("/Users/{id}")).body[ROSTER]["state"]
-        .as_str()
-        .expect("state")
-        .to_owned()
-}
-
 /// Waits until the server has logged `message` at least `count` times (its log is read by
 /// another thread, so a line may arrive just after the response).
 fn wait_for_log_count(scim: &Scim, message: &str, count: usize) -> Vec<serde_json::Value> {
@@ -39,27 +32,34 @@ fn wait_for_log_count(scim: &Scim, message: &str, count: usize) -> Vec<serde_jso
 fn lifecycle_rules_hold(scim: &Scim) {
     // Creation: active:false makes a suspended user; the extension's state beats everything.
     let suspended = scim.create_user("created.inactive@example.com", false);
-    assert_eq!(suspended[ROSTER]["state"], "SUSPENDED");
+    assert_eq!(scim.state(&id_of(&suspended)), "SUSPENDED");
+    assert!(
+        suspended.get(ROSTER).is_none(),
+        "the lifecycle facts are returned on request: {suspended}"
+    );
     let mut staged = okta_user("created.staged@example.com", true);
     staged[ROSTER] = json!({"state": "STAGED"});
     // Without a password the password stays pending (a sent one is stored: see profile.rs).
     staged.as_object_mut().expect("object").remove("password");
     let staged = scim.post("/Users", &staged);
     assert_eq!(staged.status, 201, "{staged:?}");
-    assert_eq!(staged.body[ROSTER]["state"], "STAGED");
+    // The state was named in the request, so the response shows it.
+    assert_eq!(staged.body[ROSTER], json!({"state": "STAGED"}));
     assert_eq!(staged.body["active"], false);
+    let staged_id = id_of(&staged.body);
     assert_eq!(
-        staged.body[ROSTER]["passwordStatus"], "PENDING",
+        scim.lifecycle(&staged_id)["passwordStatus"],
+        "PENDING",
         "behaviour 47"
     );
-    let staged_id = id_of(&staged.body);
 
     // active:false on a staged user: stays staged (DESIGN.md §6).
     let reply = scim.patch(
         &format!("/Users/{staged_id}"),
         json!([{"op": "replace", "path": "active", "value": false}]),
     );
-    assert_eq!(reply.body[ROSTER]["state"], "STAGED");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(scim.state(&staged_id), "STAGED");
 
     // active:true on a staged user without the permission: 200, state kept, refusal audited.
     let events = scim.audit_events();
@@ -68,7 +68,7 @@ fn lifecycle_rules_hold(scim: &Scim) {
         json!([{"op": "replace", "path": "active", "value": true}]),
     );
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.body[ROSTER]["state"], "STAGED");
+    assert_eq!(scim.state(&staged_id), "STAGED");
     assert_eq!(
         scim.audit_events(),
         events + 1,
@@ -90,7 +90,8 @@ fn lifecycle_rules_hold(scim: &Scim) {
         &format!("/Users/{staged_id}"),
         json!([{"op": "replace", "path": "active", "value": true}]),
     );
-    assert_eq!(reply.body[ROSTER]["state"], "ACTIVATED");
+    assert_eq!(reply.body["active"], true, "{reply:?}");
+    assert_eq!(scim.state(&staged_id), "ACTIVATED");
 
     // A suspension made by another integration is not lifted ...
     let entra = scim.issue("entra", Some("entra"), false);
@@ -102,13 +103,14 @@ fn lifecycle_rules_hold(scim: &Scim) {
         Some(&suspend),
         &[],
     );
-    assert_eq!(reply.body[ROSTER]["state"], "SUSPENDED", "{reply:?}");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(scim.state(&staged_id), "SUSPENDED");
     let reply = scim.patch(
         &format!("/Users/{staged_id}"),
         json!([{"op": "replace", "value": {"active": true}}]),
     );
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.body[ROSTER]["state"], "SUSPENDED");
+    assert_eq!(scim.state(&staged_id), "SUSPENDED");
     assert_eq!(wait_for_log_count(scim, "state change refused", 2).len(), 2);
     // ... unless the integration may lift any suspension.
     scim.cli(&[
@@ -123,7 +125,8 @@ fn lifecycle_rules_hold(scim: &Scim) {
         &format!("/Users/{staged_id}"),
         json!([{"op": "replace", "value": {"active": true}}]),
     );
-    assert_eq!(reply.body[ROSTER]["state"], "ACTIVATED");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(scim.state(&staged_id), "ACTIVATED");
 
     // PUT without active leaves the state alone; PUT with active:false suspends (behaviour 50).
     let mut full = scim.get(&format!("/Users/{staged_id}")).body;
@@ -132,11 +135,11 @@ fn lifecycle_rules_hold(scim: &Scim) {
     full["title"] = json!("Put without active");
     let reply = scim.put(&format!("/Users/{staged_id}"), &full);
     assert_eq!(reply.status, 200, "{reply:?}");
-    assert_eq!(reply.body[ROSTER]["state"], "ACTIVATED");
+    assert_eq!(scim.state(&staged_id), "ACTIVATED");
     full["active"] = json!(false);
     let reply = scim.put(&format!("/Users/{staged_id}"), &full);
-    assert_eq!(reply.body[ROSTER]["state"], "SUSPENDED");
-    assert_eq!(state(scim, &staged_id), "SUSPENDED");
+    assert_eq!(reply.body["active"], false, "{reply:?}");
+    assert_eq!(scim.state(&staged_id), "SUSPENDED");
     // Activation, the other integration's suspension, the lift, the PUT's suspension: each
     // recorded with the integration that made it.
     let sources: Vec<String> = wait_for_log_count(scim, "user state changed", 4)
@@ -159,7 +162,7 @@ fn lifecycle_rules_hold(scim: &Scim) {
         "suspend",
     ]);
     assert_eq!(scim.delete(&format!("/Users/{kept}")).status, 204);
-    assert_eq!(state(scim, &kept), "SUSPENDED");
+    assert_eq!(scim.state(&kept), "SUSPENDED");
     scim.cli(&[
         "token",
         "policy",

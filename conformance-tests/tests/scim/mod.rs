@@ -179,12 +179,40 @@ impl Scim {
         self.send(Method::DELETE, path, None)
     }
 
+    /// The user's lifecycle extension, which a default read leaves out (its attributes are
+    /// returned on request).
+    pub fn lifecycle(&self, id: &str) -> Value {
+        let reply = self.get(&format!("/Users/{id}?attributes={ROSTER}"));
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.body[ROSTER].clone()
+    }
+
+    /// The user's lifecycle state, as the extension shows it when asked.
+    pub fn state(&self, id: &str) -> String {
+        self.lifecycle(id)["state"]
+            .as_str()
+            .expect("the state is returned when asked for")
+            .to_owned()
+    }
+
     /// Creates a user (201 expected) and returns its resource.
     pub fn create_user(&self, user_name: &str, active: bool) -> Value {
         let reply = self.post("/Users", &okta_user(user_name, active));
         assert_eq!(reply.status, 201, "{reply:?}");
         reply.body
     }
+}
+
+/// `text` percent-encoded for a query string.
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The user Okta's create step sends.

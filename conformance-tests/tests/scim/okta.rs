@@ -188,7 +188,7 @@ fn okta_crud_deactivation_keeps_the_user_and_its_id() {
     );
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.body["active"], false);
-    assert_eq!(reply.body[super::ROSTER]["state"], "SUSPENDED");
+    assert_eq!(scim.state(&id), "SUSPENDED");
     let again = okta(&scim, Method::GET, &format!("/Users/{id}"), None);
     assert_eq!(again.status, 200);
     assert_eq!(again.body["active"], false);

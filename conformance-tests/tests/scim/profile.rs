@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{ENTERPRISE, ROSTER, Scim, USER, id_of};
+use super::{ENTERPRISE, ROSTER, Scim, USER, id_of, urlencode};
 
 fn user_with_two_addresses(user_name: &str) -> serde_json::Value {
     json!({
@@ -34,7 +34,7 @@ fn names_and_email_labels_come_back_as_sent_and_filter() {
             {"value": "ada@work.example", "type": "work", "primary": false},
         ])
     );
-    assert_eq!(user[ROSTER]["alternateEmail"], "ada@work.example");
+    assert_eq!(scim.lifecycle(&id)["alternateEmail"], "ada@work.example");
 
     // Labels are searchable, case-insensitively, and a wrong label finds nothing.
     let found = scim.get(
@@ -125,23 +125,77 @@ fn read_only_lifecycle_attributes_refuse_changes_and_change_nothing() {
             json!({"op": "replace", "path": format!("{ROSTER}:state"), "value": "STAGED"}),
             "mutability",
         ),
+        (
+            json!({"op": "replace", "path": format!("{ROSTER}:passwordStatus"), "value": "EXPIRED"}),
+            "mutability",
+        ),
         (json!({"op": "remove", "path": "active"}), "invalidValue"),
     ] {
         let reply = scim.patch(&path, json!([operation]));
         reply.assert_error(400, Some(scim_type));
     }
-    let after = scim.get(&path).body;
-    assert_eq!(after["meta"]["version"], created["meta"]["version"]);
+    let after = scim.get(&format!("{path}?attributes={ROSTER}")).body;
+    assert_eq!(
+        after["meta"],
+        json!(null),
+        "only what was asked for: {after}"
+    );
     assert_eq!(after[ROSTER]["state"], "ACTIVATED");
     assert_eq!(after[ROSTER]["sambaServiceUser"], false);
+    let unchanged = scim.get(&path).body;
+    assert_eq!(unchanged["meta"]["version"], created["meta"]["version"]);
     assert_eq!(scim.audit_events(), events, "refusals write no audit event");
 
-    // A PUT that echoes a different state is not a way around `active` either.
-    let mut full = after.clone();
-    full[ROSTER]["state"] = json!("SUSPENDED");
+    // A PUT that sends a different state is not a way around `active` either; the state it
+    // named comes back in the response.
+    let mut full = unchanged.clone();
+    full[ROSTER] = json!({"state": "SUSPENDED"});
     let reply = scim.put(&path, &full);
     assert_eq!(reply.status, 200, "{reply:?}");
-    assert_eq!(reply.body[ROSTER]["state"], "ACTIVATED");
+    assert_eq!(reply.body[ROSTER], json!({"state": "ACTIVATED"}));
+}
+
+#[test]
+fn the_location_is_written_filtered_and_cleared_through_the_extension() {
+    let scim = Scim::start();
+    let created = scim.create_user("hedy@example.com", true);
+    let id = id_of(&created);
+    let path = format!("/Users/{id}");
+    assert!(
+        created.get(ROSTER).is_none(),
+        "nothing of the extension is returned by default when no location is set: {created}"
+    );
+
+    // The extension as a whole, as a client that PATCHes it sends it: what comes back is
+    // exactly what was sent.
+    let reply = scim.patch(
+        &path,
+        json!([{"op": "replace", "path": ROSTER, "value": {"location": "Berlin office"}}]),
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body[ROSTER], json!({"location": "Berlin office"}));
+    assert_eq!(
+        scim.get(&path).body[ROSTER],
+        json!({"location": "Berlin office"})
+    );
+    let found = scim.get(&format!(
+        "/Users?filter={}",
+        urlencode(&format!("{ROSTER}:location co \"berlin\""))
+    ));
+    assert_eq!(found.body["totalResults"], 1, "{found:?}");
+    assert_eq!(found.body["Resources"][0]["id"], id.as_str());
+
+    // It is the admin API's location.
+    let shown = scim.cli(&["user", "show", &id]);
+    assert!(shown.status.success(), "{shown:?}");
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+    assert_eq!(shown["location"], "Berlin office", "{shown}");
+
+    // Removing the extension clears the location, and the extension leaves the response.
+    let reply = scim.patch(&path, json!([{"op": "remove", "path": ROSTER}]));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(reply.body.get(ROSTER).is_none(), "{reply:?}");
+    assert!(scim.lifecycle(&id).get("location").is_none());
 }
 
 #[test]
@@ -150,7 +204,11 @@ fn synced_passwords_are_stored_hashed_and_recorded() {
     // Okta's create sends a password that Roster's own policy would refuse: the identity
     // provider's policy governs it.
     let created = scim.create_user("linus@example.com", true);
-    assert_eq!(created[ROSTER]["passwordStatus"], "SET", "{created}");
+    assert_eq!(
+        scim.lifecycle(&id_of(&created))["passwordStatus"],
+        "SET",
+        "{created}"
+    );
     assert!(created.get("password").is_none(), "returned: never");
 
     let mut staged = super::okta_user("staged.sync@example.com", true);
@@ -158,8 +216,8 @@ fn synced_passwords_are_stored_hashed_and_recorded() {
     staged[ROSTER] = json!({"state": "STAGED"});
     let staged = scim.post("/Users", &staged);
     assert_eq!(staged.status, 201, "{staged:?}");
-    assert_eq!(staged.body[ROSTER]["passwordStatus"], "PENDING");
     let id = id_of(&staged.body);
+    assert_eq!(scim.lifecycle(&id)["passwordStatus"], "PENDING");
     let events = scim.audit_events();
     // Okta's password sync: a pathless replace.
     let reply = scim.patch(
@@ -167,11 +225,9 @@ fn synced_passwords_are_stored_hashed_and_recorded() {
         json!([{"op": "replace", "value": {"password": "Synced-Pass-2026"}}]),
     );
     assert_eq!(reply.status, 200, "{reply:?}");
-    assert_eq!(reply.body[ROSTER]["passwordStatus"], "SET");
-    assert_eq!(
-        reply.body[ROSTER]["state"], "STAGED",
-        "a staged user stays staged"
-    );
+    let lifecycle = scim.lifecycle(&id);
+    assert_eq!(lifecycle["passwordStatus"], "SET");
+    assert_eq!(lifecycle["state"], "STAGED", "a staged user stays staged");
     // The profile is unchanged, so the one event is user_password_set.
     assert_eq!(scim.audit_events(), events + 1);
     let log = scim.server.raw_log().join("\n");
@@ -192,7 +248,7 @@ fn pending_schedules_show_in_the_lifecycle_extension() {
     let scim = Scim::start();
     let created = scim.create_user("ken@example.com", true);
     let id = id_of(&created);
-    assert_eq!(created[ROSTER]["scheduledStateChanges"], json!([]));
+    assert_eq!(scim.lifecycle(&id)["scheduledStateChanges"], json!([]));
     let at = (chrono::Utc::now() + chrono::Duration::hours(3)).to_rfc3339();
     let added = scim.cli(&[
         "schedule",
@@ -208,10 +264,15 @@ fn pending_schedules_show_in_the_lifecycle_extension() {
     let run_at = String::from_utf8(added.stdout).expect("utf-8");
     let run_at = run_at.trim().split('\t').nth(3).expect("run_at").to_owned();
     let run_at: chrono::DateTime<chrono::Utc> = run_at.parse().expect("a time");
+    let asked = format!("attributes={ROSTER}:scheduledStateChanges");
+    let plain = scim.get(&format!("/Users/{id}")).body;
+    assert!(plain.get(ROSTER).is_none(), "returned on request: {plain}");
     for body in [
-        scim.get(&format!("/Users/{id}")).body,
-        scim.get("/Users?filter=userName%20eq%20%22ken%40example.com%22")
-            .body["Resources"][0]
+        scim.get(&format!("/Users/{id}?{asked}")).body,
+        scim.get(&format!(
+            "/Users?filter=userName%20eq%20%22ken%40example.com%22&{asked}"
+        ))
+        .body["Resources"][0]
             .clone(),
     ] {
         let changes = body[ROSTER]["scheduledStateChanges"]
