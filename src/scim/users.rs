@@ -14,13 +14,13 @@ use super::patch::{self, ResourceSchema};
 use super::projection::Projection;
 use super::schema::{self, ROSTER_SCHEMA, USER_ATTRIBUTES, USER_SCHEMA};
 use super::user_resource::{self, GroupRef, Purpose, Related, Requested, SentPassword};
-use super::{CONTENT_TYPE, ScimCaller, ScimError, base_url, etag, limits};
+use super::{CONTENT_TYPE, ScimCaller, ScimError, ScimLimits, base_url, etag, limits};
 use crate::domain::{Email, LifecycleState, StateSource, User, UserId, UserName};
 use crate::http::AppState;
 use crate::service::ServiceError;
 use crate::service::passwords::{PasswordHash, hash_synced_password};
 use crate::service::scim_users::{self, Deleted, StateRequest};
-use crate::store::{DbConnection, groups, schedules, scim_query, users};
+use crate::store::{DbConnection, StoreError, groups, schedules, scim_query, users};
 
 /// The User resource's schemas, for PATCH.
 pub const USER_RESOURCE: ResourceSchema = ResourceSchema {
@@ -109,14 +109,6 @@ fn related_of(
         .iter()
         .map(|id| related.remove(id).unwrap_or_default())
         .collect())
-}
-
-/// The user as a resource, before projection.
-fn full_resource(conn: &mut DbConnection, user: &User, base: &str) -> Result<Value, ScimError> {
-    let related = related_of(conn, &[user], Wanted::ALL)?
-        .pop()
-        .unwrap_or_default();
-    Ok(user_resource::to_json(user, &related, base))
 }
 
 fn resource(
@@ -234,11 +226,20 @@ pub async fn get(
     Ok(respond(StatusCode::OK, version, &body))
 }
 
-/// Hashes a password the identity provider sent, if any.
-fn hash_sent(password: Option<SentPassword>) -> Result<Option<PasswordHash>, ScimError> {
-    password
-        .map(|SentPassword(clear)| hash_synced_password(&clear).map_err(ScimError::from))
-        .transpose()
+/// Hashes a password the identity provider sent, if any, on a blocking thread: Argon2 is made
+/// to take a while, and neither the server's event loop nor the database writer should wait
+/// for it.
+async fn hash_sent(password: Option<SentPassword>) -> Result<Option<PasswordHash>, ScimError> {
+    let Some(SentPassword(clear)) = password else {
+        return Ok(None);
+    };
+    match tokio::task::spawn_blocking(move || hash_synced_password(&clear)).await {
+        Ok(hashed) => Ok(Some(hashed?)),
+        Err(join_error) if join_error.is_panic() => {
+            std::panic::resume_unwind(join_error.into_panic())
+        }
+        Err(_) => Err(StoreError::unavailable("password hashing was cancelled").into()),
+    }
 }
 
 pub async fn create(
@@ -254,28 +255,26 @@ pub async fn create(
     let base = base_url(&request);
     let integration = caller.0.integration.clone();
     let now = Utc::now();
-    let (user, body) = state
+    let mut user = User::new(
+        UserName::parse("placeholder").map_err(|e| ScimError::invalid_value(e.to_string()))?,
+        Email::parse("email", "placeholder@invalid")
+            .map_err(|e| ScimError::invalid_value(e.to_string()))?,
+        LifecycleState::Staged,
+        StateSource::Scim(integration.name.clone()),
+        String::new(),
+        now,
+    );
+    let requested = user_resource::apply(&resource_json, &mut user, Purpose::Create)?;
+    let password = hash_sent(requested.password).await?;
+    let user = state
         .store
-        .run(move |conn| {
-            let mut user = User::new(
-                UserName::parse("placeholder")
-                    .map_err(|e| ScimError::invalid_value(e.to_string()))?,
-                Email::parse("email", "placeholder@invalid")
-                    .map_err(|e| ScimError::invalid_value(e.to_string()))?,
-                LifecycleState::Staged,
-                StateSource::Scim(integration.name.clone()),
-                String::new(),
-                now,
-            );
-            let requested = user_resource::apply(&resource_json, &mut user, Purpose::Create)?;
-            let password = hash_sent(requested.password)?;
-            let user =
-                scim_users::create(conn, user, requested.state, password, &integration, now)?;
-            let body = resource(conn, &user, &projection, &base)?;
-            Ok::<_, ScimError>((user, body))
+        .write(move |conn| {
+            scim_users::create(conn, user, requested.state, password, &integration, now)
         })
         .await?;
-    let location = format!("{}/Users/{}", base_url(&request), user.id);
+    // A new user belongs to no group and has nothing scheduled yet.
+    let body = projection.apply(user_resource::to_json(&user, &Related::default(), &base));
+    let location = format!("{base}/Users/{}", user.id);
     let mut response = respond(StatusCode::CREATED, user.version, &body);
     response.headers_mut().insert(
         LOCATION,
@@ -286,39 +285,131 @@ pub async fn create(
     Ok(response)
 }
 
-/// Reads the user, lets `change` turn its resource into the new profile and state request,
-/// and writes both at once. Without `If-Match`, a write that lost a race is retried on a fresh
-/// read; with it, a stale version is 412.
+/// What a PUT or a PATCH asks of a user.
+enum Edit {
+    /// PUT: the resource replaces the profile.
+    Replace(Map<String, Value>),
+    /// PATCH: the operations apply to the resource as it stands.
+    Patch(Vec<patch::Operation>, ScimLimits),
+}
+
+impl Edit {
+    /// What the user's resource must show for the edit to apply to it.
+    fn needs(&self) -> Wanted {
+        match self {
+            Self::Replace(_) => Wanted {
+                groups: false,
+                scheduled: false,
+            },
+            // Read-only attributes may be echoed back unchanged, so all of them must be there.
+            Self::Patch(..) => Wanted::ALL,
+        }
+    }
+
+    /// The profile to store and what the request asks of the state and password.
+    fn apply(
+        &self,
+        current: &User,
+        related: &Related,
+        base: &str,
+    ) -> Result<(User, Requested), ScimError> {
+        let mut wanted = current.clone();
+        match self {
+            Self::Replace(resource) => {
+                let requested = user_resource::apply(resource, &mut wanted, Purpose::Update)?;
+                Ok((wanted, requested))
+            }
+            Self::Patch(operations, limits) => {
+                let Value::Object(mut after) = user_resource::to_json(current, related, base)
+                else {
+                    unreachable!("a user resource is an object");
+                };
+                patch::apply(&mut after, operations, &USER_RESOURCE, limits)?;
+                let parsed = user_resource::apply(&after, &mut wanted, Purpose::Update)?;
+                // Only what the operations changed is a request: the resource always shows
+                // `active`, and repeating it asks for nothing.
+                let was_active = current.state == LifecycleState::Activated;
+                let requested = Requested {
+                    state: StateRequest {
+                        active: parsed.state.active.filter(|active| *active != was_active),
+                        state: None,
+                    },
+                    password: parsed.password,
+                };
+                Ok((wanted, requested))
+            }
+        }
+    }
+}
+
+/// The user as read for a write, and what the write is to store.
+struct Prepared {
+    current: User,
+    related: Related,
+    wanted: User,
+    requested: Requested,
+}
+
+/// Reads the user, applies `edit` to it and writes the new profile and state request at once.
+/// The reading and the editing happen before the write, which stores the result only if the
+/// user is still at the version read. Without `If-Match`, a write that lost a race is retried
+/// on a fresh read; with it, a stale version is 412.
 async fn write(
     request: &HttpRequest,
     state: &AppState,
     caller: &ScimCaller,
     id: UserId,
     projection: Projection,
-    change: impl Fn(&Map<String, Value>, &User) -> Result<(User, Requested), ScimError> + Send + 'static,
+    edit: Edit,
 ) -> Result<HttpResponse, ScimError> {
     caller.require_write()?;
     let base = base_url(request);
-    let integration = caller.0.integration.clone();
-    let if_match_header = header(request, IF_MATCH);
-    let if_match = if_match_header.is_some();
-    let (version, body) = state
-        .store
-        .run(move |conn| {
-            for attempt in 1..=RETRIES {
-                let current = users::find(conn, id)?
-                    .ok_or_else(|| ScimError::not_found("User", &id.to_string()))?;
-                if !tags_match(if_match_header.as_deref(), current.version) {
-                    return Err(ScimError::precondition_failed());
-                }
-                let before = full_resource(conn, &current, &base)?;
-                let before = before.as_object().cloned().unwrap_or_default();
-                let (wanted, requested) = change(&before, &current)?;
-                let password = hash_sent(requested.password)?;
-                let result = scim_users::update(
+    let if_match = header(request, IF_MATCH);
+    let edit = std::sync::Arc::new(edit);
+    let shown = Wanted::by(&projection);
+    for attempt in 1..=RETRIES {
+        let prepared = {
+            let (edit, if_match, base) = (edit.clone(), if_match.clone(), base.clone());
+            state
+                .store
+                .read(move |conn| {
+                    let current = users::find(conn, id)?
+                        .ok_or_else(|| ScimError::not_found("User", &id.to_string()))?;
+                    if !tags_match(if_match.as_deref(), current.version) {
+                        return Err(ScimError::precondition_failed());
+                    }
+                    let needed = edit.needs();
+                    let read = Wanted {
+                        groups: needed.groups || shown.groups,
+                        scheduled: needed.scheduled,
+                    };
+                    let related = related_of(conn, &[&current], read)?
+                        .pop()
+                        .unwrap_or_default();
+                    let (wanted, requested) = edit.apply(&current, &related, &base)?;
+                    Ok::<_, ScimError>(Prepared {
+                        current,
+                        related,
+                        wanted,
+                        requested,
+                    })
+                })
+                .await?
+        };
+        let Prepared {
+            current,
+            mut related,
+            wanted,
+            requested,
+        } = prepared;
+        let password = hash_sent(requested.password).await?;
+        let integration = caller.0.integration.clone();
+        let written = state
+            .store
+            .write(move |conn| {
+                scim_users::update(
                     conn,
-                    id,
-                    Some(current.version),
+                    current,
                     requested.state.active,
                     password,
                     &integration,
@@ -327,19 +418,27 @@ async fn write(
                         *user = wanted;
                         Ok(())
                     },
-                );
-                match result {
-                    Ok(user) => {
-                        return Ok((user.version, resource(conn, &user, &projection, &base)?));
-                    }
-                    Err(ServiceError::Conflict) if !if_match && attempt < RETRIES => continue,
-                    Err(error) => return Err(error.into()),
+                )
+            })
+            .await;
+        match written {
+            Ok(user) => {
+                // A user's write leaves its groups as they were; its pending schedules are
+                // read again when shown.
+                if shown.scheduled {
+                    related.scheduled = state
+                        .store
+                        .read(move |conn| schedules::for_users(conn, &[user.id]))
+                        .await?;
                 }
+                let body = projection.apply(user_resource::to_json(&user, &related, &base));
+                return Ok(respond(StatusCode::OK, user.version, &body));
             }
-            Err(ScimError::precondition_failed())
-        })
-        .await?;
-    Ok(respond(StatusCode::OK, version, &body))
+            Err(ServiceError::Conflict) if if_match.is_none() && attempt < RETRIES => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ScimError::precondition_failed())
 }
 
 pub async fn replace(
@@ -353,19 +452,8 @@ pub async fn replace(
     let body = read_json(&request, payload).await?;
     let resource_json = body.as_object().cloned().unwrap_or_default();
     let projection = projection_of(&request)?.naming_body(&resource_json);
-    write(
-        &request,
-        &state,
-        &caller,
-        id,
-        projection,
-        move |_, current| {
-            let mut wanted = current.clone();
-            let requested = user_resource::apply(&resource_json, &mut wanted, Purpose::Update)?;
-            Ok((wanted, requested))
-        },
-    )
-    .await
+    let edit = Edit::Replace(resource_json);
+    write(&request, &state, &caller, id, projection, edit).await
 }
 
 pub async fn patch(
@@ -391,34 +479,8 @@ pub async fn patch(
                 (None, _) => projection,
             }
         });
-    write(
-        &request,
-        &state,
-        &caller,
-        id,
-        projection,
-        move |before, current| {
-            let mut after = before.clone();
-            patch::apply(&mut after, &operations, &USER_RESOURCE, &limits)?;
-            let mut wanted = current.clone();
-            let parsed = user_resource::apply(&after, &mut wanted, Purpose::Update)?;
-            let was = user_resource::apply(before, &mut current.clone(), Purpose::Update)?;
-            // Only what the operations changed is a request: the resource always shows `active`,
-            // and repeating it asks for nothing.
-            let requested = Requested {
-                state: StateRequest {
-                    active: parsed
-                        .state
-                        .active
-                        .filter(|active| Some(*active) != was.state.active),
-                    state: None,
-                },
-                password: parsed.password,
-            };
-            Ok((wanted, requested))
-        },
-    )
-    .await
+    let edit = Edit::Patch(operations, limits);
+    write(&request, &state, &caller, id, projection, edit).await
 }
 
 pub async fn delete(
@@ -433,7 +495,7 @@ pub async fn delete(
     let if_match = header(&request, IF_MATCH);
     let outcome = state
         .store
-        .run(move |conn| {
+        .write(move |conn| {
             let current = users::find(conn, id)?
                 .ok_or_else(|| ScimError::not_found("User", &id.to_string()))?;
             if !tags_match(if_match.as_deref(), current.version) {

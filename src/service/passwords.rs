@@ -111,17 +111,35 @@ pub fn set_password(
     now: DateTime<Utc>,
 ) -> Result<User, ServiceError> {
     write_transaction(conn, |conn| {
-        let mut user = users::find(conn, id)?.ok_or(ServiceError::UserNotFound(id))?;
-        apply_password(&mut user, hash, expired, now);
-        user.updated_at = now;
-        user.version += 1;
-        let event = password_event(&actor.initiator, &user, set_by(actor));
-        apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
-        // Directories get the new hash (held back while the user is suspended).
-        super::provisioning::enqueue_for_user(conn, id, now)?;
-        tracing::info!(user.id = %id, password_expired = expired, "password set");
-        Ok(user)
+        let user = users::find(conn, id)?.ok_or(ServiceError::UserNotFound(id))?;
+        set_password_of(conn, user, hash, expired, actor, now)
     })
+}
+
+/// [`set_password`] for `before`, the user as the caller read it: written only if the row is
+/// still at that version. Call it inside a [`write_transaction`] that an error rolls back.
+pub fn set_password_of(
+    conn: &mut DbConnection,
+    before: User,
+    hash: PasswordHash,
+    expired: bool,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<User, ServiceError> {
+    let mut user = before.clone();
+    apply_password(&mut user, hash, expired, now);
+    user.updated_at = now;
+    user.version += 1;
+    let event = password_event(&actor.initiator, &user, set_by(actor));
+    let update = UserChange::Update {
+        before: &before,
+        after: &user,
+    };
+    apply_user_change(conn, update, vec![event], now)?;
+    // Directories get the new hash (held back while the user is suspended).
+    super::provisioning::enqueue_for_user(conn, user.id, now)?;
+    tracing::info!(user.id = %user.id, password_expired = expired, "password set");
+    Ok(user)
 }
 
 fn token_digest(token: &str) -> String {
@@ -165,14 +183,15 @@ pub fn set_password_with_token(
             return Err(invalid().into());
         }
         let id: UserId = stored.user_id.parse().map_err(|_| invalid())?;
-        let mut user = users::find(conn, id)?.ok_or_else(invalid)?;
-        if user.state == LifecycleState::Suspended {
+        let before = users::find(conn, id)?.ok_or_else(invalid)?;
+        if before.state == LifecycleState::Suspended {
             return Err(ServiceError::NotAllowed(
                 "this account is suspended: its password cannot be set or reset until an \
                  administrator reactivates it"
                     .into(),
             ));
         }
+        let mut user = before.clone();
         apply_password(&mut user, hash, false, now);
         user.updated_at = now;
         user.version += 1;
@@ -182,7 +201,11 @@ pub fn set_password_with_token(
             name: Some("set-password link".into()),
         };
         let event = password_event(&initiator, &user, "user");
-        apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
+        let update = UserChange::Update {
+            before: &before,
+            after: &user,
+        };
+        apply_user_change(conn, update, vec![event], now)?;
         password_tokens::mark_used(conn, &digest, now)?;
         super::provisioning::enqueue_for_user(conn, id, now)?;
         tracing::info!(user.id = %id, "password set through a one-time link");

@@ -36,6 +36,11 @@ pub fn enqueue_for_users(
     for gone in users.iter().filter(|id| !existing.contains(id)) {
         resources::unbind_user_everywhere(conn, *gone)?;
     }
+    // Most changes happen where no directory or app is connected: one look saves the lookups
+    // of bindings, memberships, accounts and pending work.
+    if !resources::any_with_connector(conn)? {
+        return Ok(());
+    }
     let mut targets = resources::targets_of_users(conn, users)?;
     targets.extend(jobs::pending_for_users(conn, users)?);
     targets.sort();

@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::ServiceError;
-use super::passwords::{PasswordHash, apply_password, password_set_event, set_password};
+use super::passwords::{PasswordHash, apply_password, password_set_event, set_password_of};
 use super::users::{
-    Actor, ManagerCascade, NewUser, StateChange, change_state, create_user, delete_user,
-    update_user,
+    Actor, ManagerCascade, NewUser, StateChange, change_state_from, create_user, delete_user,
+    update_user_from,
 };
 use crate::domain::audit::{AuditResource, EventType, Initiator, NewAuditEvent};
 use crate::domain::integration::{DeleteAction, Integration};
@@ -71,14 +71,13 @@ pub fn create(
     })
 }
 
-/// Replaces a user's profile with `edit`, sets the password when one was sent (Okta's password
-/// sync) and maps `active` onto the state; `expected_version` is an `If-Match`. Nothing is
-/// written when any step fails.
-#[allow(clippy::too_many_arguments)]
+/// Replaces the profile of `current`, the user as the caller read it, with `edit`, sets the
+/// password when one was sent (Okta's password sync) and maps `active` onto the state. The
+/// user is written only if it is still at `current.version` ([`ServiceError::Conflict`]
+/// otherwise), and nothing is written when any step fails.
 pub fn update(
     conn: &mut DbConnection,
-    id: UserId,
-    expected_version: Option<i64>,
+    current: User,
     active: Option<bool>,
     password: Option<PasswordHash>,
     integration: &Integration,
@@ -87,9 +86,10 @@ pub fn update(
 ) -> Result<User, ServiceError> {
     let actor = scim_actor(integration);
     write_transaction(conn, |conn| {
-        let mut user = update_user(conn, id, expected_version, &actor, now, edit)?;
+        let mut user = update_user_from(conn, current, &actor, now, edit)?;
         if let Some(hash) = password {
-            user = set_password(conn, id, hash, user.password.expired, &actor, now)?;
+            let expired = user.password.expired;
+            user = set_password_of(conn, user, hash, expired, &actor, now)?;
         }
         if let Some(active) = active {
             user = apply_active(conn, user, active, integration, &actor, now)?;
@@ -146,7 +146,7 @@ fn apply_active(
         return Ok(user);
     }
     let StateChange { user, .. } =
-        change_state(conn, user.id, target, Trigger::Request, actor, now)?;
+        change_state_from(conn, user, target, Trigger::Request, actor, now)?;
     Ok(user)
 }
 

@@ -11,7 +11,9 @@ use crate::domain::changes::user_changes;
 use crate::domain::lifecycle::{self, Transition, Trigger};
 use crate::domain::{CreationMethod, LifecycleState, StateSource, User, UserId};
 use crate::store::users::{UserChange, apply_user_change, apply_user_changes};
-use crate::store::{DbConnection, audit, schedules, settings, users, write_transaction};
+use crate::store::{
+    DbConnection, audit, in_transaction, schedules, settings, users, write_transaction,
+};
 
 /// Who is acting, as recorded on the user (`state_source`) and in the audit trail.
 #[derive(Debug, Clone)]
@@ -122,31 +124,55 @@ pub fn update_user(
         if expected_version.is_some_and(|version| version != before.version) {
             return Err(ServiceError::Conflict);
         }
-        let mut after = before.clone();
-        edit(&mut after)?;
-        // Fields owned by the lifecycle and the store are restored whatever the edit did.
-        after.id = before.id;
-        after.state = before.state;
-        after.state_source = before.state_source.clone();
-        after.state_changed_at = before.state_changed_at;
-        after.created_at = before.created_at;
-        let changes = user_changes(&before, &after);
-        if changes.is_empty() {
-            return Ok(before);
-        }
-        after.updated_at = now;
-        after.version = before.version + 1;
-        let event = user_event(
-            EventType::UserUpdate,
-            actor,
-            &after,
-            json!({ "changes": changes }),
-        );
-        apply_user_change(conn, UserChange::Update(&after), vec![event], now)?;
-        provisioning::enqueue_for_user(conn, id, now)?;
-        tracing::info!(user.id = %id, fields = changes.len(), source = %actor.source, "user updated");
-        Ok(after)
+        update_user_from(conn, before, actor, now, edit)
     })
+}
+
+/// [`update_user`] of `before`, the user as the caller read it, in this transaction or before
+/// it: the change is written only if the row is still at that version
+/// ([`ServiceError::Conflict`] otherwise), which saves reading it again. Call it inside a
+/// [`write_transaction`] that an error rolls back: it writes the row, the event and the
+/// provisioning jobs one after the other.
+pub fn update_user_from(
+    conn: &mut DbConnection,
+    before: User,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    edit: impl FnOnce(&mut User) -> Result<(), ServiceError>,
+) -> Result<User, ServiceError> {
+    let mut after = before.clone();
+    edit(&mut after)?;
+    // Fields owned by the lifecycle and the store are restored whatever the edit did.
+    after.id = before.id;
+    after.state = before.state;
+    after.state_source = before.state_source.clone();
+    after.state_changed_at = before.state_changed_at;
+    after.created_at = before.created_at;
+    let changes = user_changes(&before, &after);
+    if changes.is_empty() {
+        return Ok(before);
+    }
+    after.updated_at = now;
+    after.version = before.version + 1;
+    let event = user_event(
+        EventType::UserUpdate,
+        actor,
+        &after,
+        json!({ "changes": changes }),
+    );
+    debug_assert!(in_transaction(conn), "update_user_from needs a transaction");
+    apply_user_change(
+        conn,
+        UserChange::Update {
+            before: &before,
+            after: &after,
+        },
+        vec![event],
+        now,
+    )?;
+    provisioning::enqueue_for_user(conn, after.id, now)?;
+    tracing::info!(user.id = %after.id, fields = changes.len(), source = %actor.source, "user updated");
+    Ok(after)
 }
 
 /// What a state change request did.
@@ -220,20 +246,44 @@ pub fn change_state(
 ) -> Result<StateChange, ServiceError> {
     write_transaction(conn, |conn| {
         let user = users::find(conn, id)?.ok_or(ServiceError::UserNotFound(id))?;
-        let (transition, user, event) = plan_state_change(user, target, trigger, actor, now)?;
-        match (transition, event) {
-            (Transition::Change { .. }, Some(event)) => {
-                apply_user_change(conn, UserChange::Update(&user), vec![event], now)?;
-                provisioning::enqueue_for_user(conn, id, now)?;
-            }
-            (_, Some(event)) => {
-                audit::append(conn, vec![event], now)?;
-            }
-            (_, None) => {}
-        }
-        log_state_change(&user, transition, actor);
-        Ok(StateChange { user, transition })
+        change_state_from(conn, user, target, trigger, actor, now)
     })
+}
+
+/// [`change_state`] of `user`, as the caller read it: like [`update_user_from`], the change
+/// is written only if the row is still at that version, and the call belongs inside a
+/// [`write_transaction`] that an error rolls back.
+pub fn change_state_from(
+    conn: &mut DbConnection,
+    user: User,
+    target: LifecycleState,
+    trigger: Trigger,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<StateChange, ServiceError> {
+    let id = user.id;
+    let before = user.clone();
+    let (transition, user, event) = plan_state_change(user, target, trigger, actor, now)?;
+    debug_assert!(
+        in_transaction(conn),
+        "change_state_from needs a transaction"
+    );
+    match (transition, event) {
+        (Transition::Change { .. }, Some(event)) => {
+            let update = UserChange::Update {
+                before: &before,
+                after: &user,
+            };
+            apply_user_change(conn, update, vec![event], now)?;
+            provisioning::enqueue_for_user(conn, id, now)?;
+        }
+        (_, Some(event)) => {
+            audit::append(conn, vec![event], now)?;
+        }
+        (_, None) => {}
+    }
+    log_state_change(&user, transition, actor);
+    Ok(StateChange { user, transition })
 }
 
 /// Several state requests applied in order, each exactly as [`change_state`] would apply it,
@@ -256,11 +306,8 @@ pub fn change_states(
             .into_iter()
             .map(|user| (user.id, user))
             .collect();
-        // The version each row was read at: a user changed twice is still written once.
-        let read_versions: HashMap<UserId, i64> = current
-            .iter()
-            .map(|(id, user)| (*id, user.version))
-            .collect();
+        // Each row as it was read: a user changed twice is still written once.
+        let read = current.clone();
         let mut changed: Vec<UserId> = Vec::new();
         let mut events = Vec::new();
         let mut results = Vec::with_capacity(requests.len());
@@ -279,7 +326,7 @@ pub fn change_states(
             };
             let (transition, mut user, event) = planned;
             if let Transition::Change { .. } = transition {
-                user.version = read_versions[&id] + 1;
+                user.version = read[&id].version + 1;
                 if !changed.contains(&id) {
                     changed.push(id);
                 }
@@ -294,7 +341,10 @@ pub fn change_states(
         if !events.is_empty() {
             let rows: Vec<UserChange<'_>> = changed
                 .iter()
-                .map(|id| UserChange::Update(&current[id]))
+                .map(|id| UserChange::Update {
+                    before: &read[id],
+                    after: &current[id],
+                })
                 .collect();
             apply_user_changes(conn, &rows, events, now)?;
         }
@@ -352,7 +402,11 @@ pub fn delete_user(
                 "to": new_manager.map(|m| m.to_string()),
             }]});
             let event = user_event(EventType::UserUpdate, actor, &changed, details);
-            apply_user_change(conn, UserChange::Update(&changed), vec![event], now)?;
+            let update = UserChange::Update {
+                before: &report,
+                after: &changed,
+            };
+            apply_user_change(conn, update, vec![event], now)?;
         }
         events.push(user_event(EventType::UserDelete, actor, &user, json!({})));
         apply_user_change(conn, UserChange::Delete(&user), events, now)?;

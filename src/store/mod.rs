@@ -4,9 +4,11 @@
 pub mod api_keys;
 pub mod audit;
 pub mod bulk_jobs;
+mod checkpoint;
 mod connection;
 pub mod email_outbox;
 mod error;
+mod group_commit;
 pub mod groups;
 pub mod integrations;
 mod migrate;
@@ -35,9 +37,10 @@ use thread_local::ThreadLocal;
 
 pub use connection::{Backend, DbConnection, redact_url};
 pub use error::{StoreError, UniqueField};
-pub use transaction::write_transaction;
+pub use transaction::{in_transaction, write_transaction};
 
 use connection::ConnectionManager;
+use group_commit::GroupCommit;
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -73,6 +76,8 @@ pub struct Store {
     backend: Backend,
     /// On SQLite, each thread's own read-only connection for [`Store::read`].
     readers: Arc<ThreadLocal<RefCell<DbConnection>>>,
+    /// On SQLite, the thread that applies [`Store::write`]s.
+    writer: Option<Arc<GroupCommit>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -104,11 +109,16 @@ impl Store {
             .connection_timeout(options.connect_timeout)
             .build(manager.clone())
             .map_err(StoreError::unavailable)?;
+        let writer = match backend {
+            Backend::Sqlite => Some(Arc::new(GroupCommit::start(manager.clone())?)),
+            Backend::Postgres => None,
+        };
         Ok(Self {
             pool,
             manager,
             backend,
             readers: Arc::default(),
+            writer,
         })
     }
 
@@ -148,6 +158,26 @@ impl Store {
                 std::panic::resume_unwind(join_error.into_panic())
             }
             Err(_) => Err(StoreError::unavailable("the database task was cancelled").into()),
+        }
+    }
+
+    /// Runs `work` in a write transaction that commits if it returns `Ok`. Keep it short, with
+    /// the reads and computing it needs done before (a password hashed, say).
+    ///
+    /// On SQLite, which has one writer at a time, every write of the process goes to one
+    /// thread, which commits the writes waiting at that moment together, each in a savepoint
+    /// of its own (`group_commit`): a failed write is undone alone. The outcome arrives once
+    /// the commit is done. On PostgreSQL the write runs on a pooled connection, as
+    /// [`Store::run`] does.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write(work).await,
+            None => self.run(move |conn| write_transaction(conn, work)).await,
         }
     }
 

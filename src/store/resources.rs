@@ -8,6 +8,7 @@ use super::one_of::one_of;
 use super::schema::{provisioned_accounts, resource_bindings, resources, user_group_members};
 use super::time::{from_db, to_db};
 use super::{DbConnection, StoreError};
+use crate::domain::provisioning::ResourceType;
 use crate::domain::resource::{Connection, Pause, Resource, Secret};
 use crate::domain::{GroupId, ResourceId, UserId};
 
@@ -94,6 +95,20 @@ pub fn find(conn: &mut DbConnection, id: ResourceId) -> Result<Option<Resource>,
         .optional()?
         .map(ResourceRow::into_resource)
         .transpose()
+}
+
+/// Whether any configured resource is of a type Roster writes accounts into: without one, no
+/// change can have provisioning work.
+pub fn any_with_connector(conn: &mut DbConnection) -> Result<bool, StoreError> {
+    // A handful of rows at most: the types are compared here rather than in SQL.
+    let kinds: Vec<String> = resources::table
+        .select(resources::kind)
+        .distinct()
+        .load(conn)?;
+    Ok(kinds.iter().any(|kind| {
+        kind.parse::<ResourceType>()
+            .is_ok_and(ResourceType::has_connector)
+    }))
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Resource>, StoreError> {

@@ -117,18 +117,18 @@ fn a_stale_update_is_refused_and_a_deleted_row_is_gone() {
         let mut next = user.clone();
         next.version += 1;
         next.job_title = Some("Engineer".into());
-        let update = |conn: &mut super::DbConnection, user: &User| {
+        let update = |conn: &mut super::DbConnection, before: &User, after: &User| {
             write_transaction(conn, |conn| {
                 apply_user_change(
                     conn,
-                    UserChange::Update(user),
-                    vec![event_for(user, EventType::UserUpdate)],
+                    UserChange::Update { before, after },
+                    vec![event_for(after, EventType::UserUpdate)],
                     Utc::now(),
                 )
             })
         };
-        update(&mut conn, &next).expect("first update");
-        let error = update(&mut conn, &next).expect_err("same version again");
+        update(&mut conn, &user, &next).expect("first update");
+        let error = update(&mut conn, &user, &next).expect_err("same version again");
         assert!(matches!(error, StoreError::VersionMismatch), "{error:?}");
         write_transaction(&mut conn, |conn| {
             apply_user_change(
@@ -141,7 +141,7 @@ fn a_stale_update_is_refused_and_a_deleted_row_is_gone() {
         .expect("delete");
         let mut later = next.clone();
         later.version += 1;
-        let error = update(&mut conn, &later).expect_err("row is gone");
+        let error = update(&mut conn, &next, &later).expect_err("row is gone");
         assert!(matches!(error, StoreError::Gone), "{error:?}");
     });
 }

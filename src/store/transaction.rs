@@ -7,6 +7,13 @@ use super::{DbConnection, StoreError, outbox};
 
 type Manager = <DbConnection as Connection>::TransactionManager;
 
+/// True inside a transaction (or a savepoint) on this connection.
+pub fn in_transaction(conn: &mut DbConnection) -> bool {
+    Manager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .is_ok_and(|depth| depth.is_some())
+}
+
 /// Runs `work` in a transaction that commits if it returns `Ok` and rolls back otherwise.
 ///
 /// On SQLite the transaction starts with `BEGIN IMMEDIATE`, taking the write lock up front: a

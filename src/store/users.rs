@@ -285,8 +285,13 @@ pub fn count_by_state(conn: &mut DbConnection) -> Result<Vec<(LifecycleState, i6
 #[derive(Debug, Clone, Copy)]
 pub enum UserChange<'a> {
     Create(&'a User),
-    /// `user` is the new content, with `version` already one above the version it was read at.
-    Update(&'a User),
+    /// `before` is the user as read from the store, `after` the new content with `version`
+    /// one above `before`'s. The row is written only while it is still at `before.version`,
+    /// and only the columns that differ from `before` are written.
+    Update {
+        before: &'a User,
+        after: &'a User,
+    },
     Delete(&'a User),
 }
 
@@ -321,7 +326,9 @@ pub fn apply_user_changes(
     Ok(())
 }
 
-/// The row write of one change, guarded by the version it was read at.
+/// The row write of one change, guarded by the version it was read at. An update compares
+/// with the user as the caller read it rather than reading the row again: the version guard
+/// makes sure that is still what is stored.
 fn write_row(conn: &mut DbConnection, change: UserChange<'_>) -> Result<(), StoreError> {
     match change {
         // The statements of a create and an update run on the concrete connection: through the
@@ -332,20 +339,12 @@ fn write_row(conn: &mut DbConnection, change: UserChange<'_>) -> Result<(), Stor
                 .values(&row)
                 .execute(c))?;
         }
-        UserChange::Update(user) => {
-            let wanted = UserRow::from_user(user)?;
-            let id = user.id.to_string();
-            let read_version = user.version - 1;
-            let guard = users::id.eq(&id).and(users::version.eq(read_version));
-            let stored = per_backend!(&mut *conn, |c| users::table
-                .filter(guard)
-                .select(UserRow::as_select())
-                .first(c)
-                .optional())?;
-            let Some(stored) = stored else {
-                return Err(gone_or_changed(conn, user.id)?);
-            };
-            let changes = ChangedColumns::between(stored, wanted);
+        UserChange::Update { before, after } => {
+            debug_assert_eq!(after.version, before.version + 1, "one version per write");
+            let changes =
+                ChangedColumns::between(UserRow::from_user(before)?, UserRow::from_user(after)?);
+            let id = after.id.to_string();
+            let guard = users::id.eq(&id).and(users::version.eq(before.version));
             let updated = per_backend!(&mut *conn, |c| reusable_update::update(
                 users::table,
                 &changes,
@@ -353,7 +352,7 @@ fn write_row(conn: &mut DbConnection, change: UserChange<'_>) -> Result<(), Stor
             )
             .execute(c))?;
             if updated == 0 {
-                return Err(gone_or_changed(conn, user.id)?);
+                return Err(gone_or_changed(conn, after.id)?);
             }
         }
         UserChange::Delete(user) => {

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::UserRow;
 use crate::store::schema::users;
 
-/// The columns whose value differs from the stored row; the others stay out of the `UPDATE`.
+/// The columns whose value differs from the row as read; the others stay out of the `UPDATE`.
 ///
 /// An `UPDATE` naming every column makes SQLite rewrite the entry of every index on the table
 /// (eleven of them), even where the value is the same: a state change, which touches three
