@@ -16,7 +16,7 @@ use super::patch::{self, ResourceSchema};
 use super::projection::Projection;
 use super::schema::{GROUP_ATTRIBUTES, GROUP_SCHEMA};
 use super::users::{header, tags_match};
-use super::{CONTENT_TYPE, ScimCaller, ScimError, base_url, etag, limits};
+use super::{CONTENT_TYPE, ScimCaller, ScimError, ScimReader, base_url, etag, limits};
 use crate::domain::{Group, GroupId, GroupName, UserId};
 use crate::http::AppState;
 use crate::service::groups as group_service;
@@ -108,13 +108,13 @@ async fn run_list(
         .store
         .read(move |conn| page(conn, &list, &base))
         .await?;
-    Ok(list_response(total, start_index, resources))
+    Ok(list_response(total, start_index, &resources))
 }
 
 pub async fn list(
     request: HttpRequest,
     state: web::Data<AppState>,
-    _caller: ScimCaller,
+    _reader: ScimReader,
 ) -> Result<HttpResponse, ScimError> {
     let list = ListRequest::from_query(&request)?;
     run_list(&request, &state, list).await
@@ -123,7 +123,7 @@ pub async fn list(
 pub async fn search(
     request: HttpRequest,
     state: web::Data<AppState>,
-    _caller: ScimCaller,
+    _reader: ScimReader,
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let list = ListRequest::from_search(&request, payload).await?;
@@ -133,7 +133,7 @@ pub async fn search(
 pub async fn get(
     request: HttpRequest,
     state: web::Data<AppState>,
-    _caller: ScimCaller,
+    _reader: ScimReader,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let id = parse_id(&id)?;

@@ -4,11 +4,13 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use scim_v2::filter::{AttrExp, AttrPath, Filter};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::body::read_json;
 use super::projection::Projection;
-use super::{CONTENT_TYPE, ScimCaller, ScimError, ScimLimits, base_url, limits};
+use super::{CONTENT_TYPE, ScimError, ScimLimits, ScimReader, base_url, limits};
 use crate::http::AppState;
 use crate::store::scim_query::{QueryError, Sort, Window};
 
@@ -132,18 +134,30 @@ impl ListRequest {
     }
 }
 
+/// A ListResponse around one page; members in the order of the keys' bytes, as elsewhere.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListResponse<'a, R> {
+    #[serde(rename = "Resources")]
+    resources: &'a [R],
+    items_per_page: usize,
+    schemas: [&'static str; 1],
+    start_index: i64,
+    total_results: i64,
+}
+
 /// A ListResponse around one page.
-pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> HttpResponse {
-    let body = json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
+pub fn list_response<R: Serialize>(total: i64, start_index: i64, resources: &[R]) -> HttpResponse {
+    let body = ListResponse {
+        resources,
+        items_per_page: resources.len(),
+        schemas: [LIST_SCHEMA],
+        start_index,
+        total_results: total,
+    };
     HttpResponse::Ok()
         .content_type(CONTENT_TYPE)
-        .body(body.to_string())
+        .body(serde_json::to_string(&body).expect("a list serializes to JSON"))
 }
 
 /// `POST /.search` at the root: users, then groups, paged as one list. A filter naming an
@@ -151,7 +165,7 @@ pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Htt
 pub async fn search_all(
     request: HttpRequest,
     state: web::Data<AppState>,
-    _caller: ScimCaller,
+    _reader: ScimReader,
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let list = ListRequest::from_search(&request, payload).await?;
@@ -181,7 +195,7 @@ pub async fn search_all(
                 &everything,
             ))?
             .map_or(0, |page| page.total);
-            let mut resources = Vec::new();
+            let mut resources: Vec<Box<RawValue>> = Vec::new();
             if list.window.skip < user_total {
                 let page = super::users::page(conn, &list, &base)?;
                 resources.extend(page.1);
@@ -194,10 +208,15 @@ pub async fn search_all(
                     skip: (list.window.skip - user_total).max(0),
                     limit: remaining,
                 };
-                resources.extend(super::groups::page(conn, &groups_list, &base)?.1);
+                for group in super::groups::page(conn, &groups_list, &base)?.1 {
+                    resources.push(
+                        serde_json::value::to_raw_value(&group)
+                            .expect("a group resource serializes to JSON"),
+                    );
+                }
             }
             Ok::<_, ScimError>((user_total + group_total, resources))
         })
         .await?;
-    Ok(list_response(total, start_index, resources))
+    Ok(list_response(total, start_index, &resources))
 }

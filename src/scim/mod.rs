@@ -13,13 +13,14 @@ mod list;
 pub mod patch;
 mod projection;
 pub mod schema;
+mod user_document;
 mod user_resource;
 mod users;
 
 use actix_web::{HttpRequest, web};
 use serde::{Deserialize, Serialize};
 
-pub use auth::ScimCaller;
+pub use auth::{ScimCaller, ScimReader};
 pub use error::ScimError;
 pub use users::USER_RESOURCE;
 
@@ -80,21 +81,13 @@ fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-/// Registers the SCIM routes under [`BASE_PATH`].
+/// Registers the SCIM routes under [`BASE_PATH`]. The router tries them in this order and
+/// matches each pattern with an `{id}` by a regular expression, so the busiest come first:
+/// a read of one user runs one expression, not three. A `.search` path comes before the `{id}`
+/// pattern that would also match it.
 pub fn routes(config: &mut web::ServiceConfig) {
     config.service(
         web::scope(BASE_PATH)
-            .service(
-                resource("/ServiceProviderConfig")
-                    .route(web::get().to(discovery::service_provider_config)),
-            )
-            .service(resource("/ResourceTypes").route(web::get().to(discovery::resource_types)))
-            .service(
-                resource("/ResourceTypes/{name}").route(web::get().to(discovery::resource_type)),
-            )
-            .service(resource("/Schemas").route(web::get().to(discovery::schemas)))
-            .service(resource("/Schemas/{id}").route(web::get().to(discovery::schema)))
-            .service(resource("/.search").route(web::post().to(list::search_all)))
             .service(
                 resource("/Users")
                     .route(web::get().to(users::list))
@@ -121,6 +114,17 @@ pub fn routes(config: &mut web::ServiceConfig) {
                     .route(web::patch().to(groups::patch))
                     .route(web::delete().to(groups::delete)),
             )
+            .service(resource("/.search").route(web::post().to(list::search_all)))
+            .service(
+                resource("/ServiceProviderConfig")
+                    .route(web::get().to(discovery::service_provider_config)),
+            )
+            .service(resource("/ResourceTypes").route(web::get().to(discovery::resource_types)))
+            .service(
+                resource("/ResourceTypes/{name}").route(web::get().to(discovery::resource_type)),
+            )
+            .service(resource("/Schemas").route(web::get().to(discovery::schemas)))
+            .service(resource("/Schemas/{id}").route(web::get().to(discovery::schema)))
             .default_service(web::to(not_found)),
     );
 }

@@ -122,6 +122,19 @@ impl Projection {
         self
     }
 
+    /// True when the response carries what a read without `attributes` does: nothing is picked,
+    /// nothing left out, and the write answered named nothing returned only on request.
+    pub fn is_default(&self) -> bool {
+        self.attributes.is_empty()
+            && self.excluded.is_empty()
+            && !schema::EXTENSIONS.iter().any(|(extension, attributes)| {
+                attributes.iter().any(|attribute| {
+                    attribute.returned == Returned::Request
+                        && self.asks_for(extension, attribute.name)
+                })
+            })
+    }
+
     /// True when an attribute returned only on request is asked for, so the caller can skip
     /// loading it otherwise.
     pub fn asks_for(&self, extension: &str, name: &str) -> bool {

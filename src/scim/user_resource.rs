@@ -1,11 +1,12 @@
-//! A user as a SCIM User resource with the enterprise and Roster extensions, and back.
+//! A SCIM User resource, with the enterprise and Roster extensions, read into a user; the
+//! other way is `user_document`.
 
-use chrono::SecondsFormat;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::ScimError;
 use super::projection::key_of;
-use super::schema::{ENTERPRISE_SCHEMA, ROSTER_SCHEMA, USER_SCHEMA};
+use super::schema::{ENTERPRISE_SCHEMA, ROSTER_SCHEMA};
+use super::user_document::built_name;
 use crate::domain::schedule::Schedule;
 use crate::domain::{
     Address, DEFAULT_ALTERNATE_EMAIL_TYPE, DEFAULT_EMAIL_TYPE, Email, LifecycleState, PhoneNumber,
@@ -51,145 +52,6 @@ impl std::fmt::Debug for SentPassword {
 pub struct Requested {
     pub state: StateRequest,
     pub password: Option<SentPassword>,
-}
-
-fn time(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn password_status(user: &User) -> &'static str {
-    match (user.password.is_set(), user.password.expired) {
-        (false, _) => "PENDING",
-        (true, true) => "EXPIRED",
-        (true, false) => "SET",
-    }
-}
-
-/// The full name made of the parts, when there are any.
-fn built_name(user: &User) -> Option<String> {
-    let parts: Vec<&str> = [&user.first_name, &user.middle_name, &user.last_name]
-        .into_iter()
-        .filter_map(|part| part.as_deref())
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(" "))
-}
-
-/// Inserts `value` under `key` unless it is absent.
-fn put(object: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
-    if let Some(value) = value {
-        object.insert(key.to_owned(), value.into());
-    }
-}
-
-/// The full resource, as every read returns it before projection.
-pub fn to_json(user: &User, related: &Related, base: &str) -> Value {
-    let mut resource = Map::new();
-    resource.insert(
-        "schemas".into(),
-        json!([USER_SCHEMA, ENTERPRISE_SCHEMA, ROSTER_SCHEMA]),
-    );
-    resource.insert("id".into(), json!(user.id.to_string()));
-    put(&mut resource, "externalId", user.external_id.clone());
-    resource.insert("userName".into(), json!(user.username.as_str()));
-    let mut name = Map::new();
-    put(&mut name, "givenName", user.first_name.clone());
-    put(&mut name, "middleName", user.middle_name.clone());
-    put(&mut name, "familyName", user.last_name.clone());
-    // The full name as the identity provider spelled it, else one built from the parts.
-    put(
-        &mut name,
-        "formatted",
-        user.formatted_name.clone().or_else(|| built_name(user)),
-    );
-    if !name.is_empty() {
-        resource.insert("name".into(), Value::Object(name));
-    }
-    put(&mut resource, "displayName", user.display_name.clone());
-    put(&mut resource, "title", user.job_title.clone());
-    put(&mut resource, "userType", user.employee_type.clone());
-    resource.insert(
-        "active".into(),
-        json!(user.state == LifecycleState::Activated),
-    );
-    let mut emails = Vec::new();
-    if !user.email.is_stand_in() {
-        emails.push(json!({"value": user.email.as_str(), "type": user.email_type, "primary": user.email_primary}));
-    }
-    if let Some(alternate) = &user.alternate_email {
-        emails.push(
-            json!({"value": alternate.as_str(), "type": user.alternate_email_type, "primary": false}),
-        );
-    }
-    if !emails.is_empty() {
-        resource.insert("emails".into(), Value::Array(emails));
-    }
-    if !user.phone_numbers.is_empty() {
-        let phones: Vec<Value> = user
-            .phone_numbers
-            .iter()
-            .map(|phone| json!({"value": phone.number, "type": phone.kind}))
-            .collect();
-        resource.insert("phoneNumbers".into(), Value::Array(phones));
-    }
-    if !user.addresses.is_empty() {
-        resource.insert("addresses".into(), json!(user.addresses));
-    }
-    if !related.groups.is_empty() {
-        let groups: Vec<Value> = related
-            .groups
-            .iter()
-            .map(|group| json!({"value": group.id, "display": group.display, "$ref": format!("{base}/Groups/{}", group.id)}))
-            .collect();
-        resource.insert("groups".into(), Value::Array(groups));
-    }
-    let mut enterprise = Map::new();
-    put(
-        &mut enterprise,
-        "employeeNumber",
-        user.employee_identifier.clone(),
-    );
-    put(&mut enterprise, "costCenter", user.cost_center.clone());
-    put(&mut enterprise, "organization", user.company.clone());
-    put(&mut enterprise, "division", user.division.clone());
-    put(&mut enterprise, "department", user.department.clone());
-    if let Some(manager) = user.manager {
-        enterprise.insert(
-            "manager".into(),
-            json!({"value": manager.to_string(), "$ref": format!("{base}/Users/{manager}")}),
-        );
-    }
-    if !enterprise.is_empty() {
-        resource.insert(ENTERPRISE_SCHEMA.into(), Value::Object(enterprise));
-    }
-    let mut roster = Map::new();
-    roster.insert("state".into(), json!(user.state.as_str()));
-    roster.insert("stateChangedAt".into(), json!(time(user.state_changed_at)));
-    roster.insert("passwordStatus".into(), json!(password_status(user)));
-    put(
-        &mut roster,
-        "alternateEmail",
-        user.alternate_email.as_ref().map(|e| e.as_str().to_owned()),
-    );
-    put(&mut roster, "location", user.location.clone());
-    roster.insert("sambaServiceUser".into(), json!(user.samba_service_user));
-    let scheduled: Vec<Value> = related
-        .scheduled
-        .iter()
-        .map(|change| json!({"state": change.target.as_str(), "runAt": time(change.run_at)}))
-        .collect();
-    roster.insert("scheduledStateChanges".into(), Value::Array(scheduled));
-    resource.insert(ROSTER_SCHEMA.into(), Value::Object(roster));
-    resource.insert(
-        "meta".into(),
-        json!({
-            "resourceType": "User",
-            "created": time(user.created_at),
-            "lastModified": time(user.updated_at),
-            "location": format!("{base}/Users/{}", user.id),
-            "version": super::etag(user.version),
-        }),
-    );
-    Value::Object(resource)
 }
 
 /// The member of `object` named `name` in any case; JSON null counts as absent.

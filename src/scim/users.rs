@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::body::read_json;
@@ -13,8 +14,9 @@ use super::list::{ListRequest, list_response};
 use super::patch::{self, ResourceSchema};
 use super::projection::Projection;
 use super::schema::{self, ROSTER_SCHEMA, USER_ATTRIBUTES, USER_SCHEMA};
+use super::user_document::{self, UserBody};
 use super::user_resource::{self, GroupRef, Purpose, Related, Requested, SentPassword};
-use super::{CONTENT_TYPE, ScimCaller, ScimError, ScimLimits, base_url, etag, limits};
+use super::{CONTENT_TYPE, ScimCaller, ScimError, ScimLimits, ScimReader, base_url, etag, limits};
 use crate::domain::{Email, LifecycleState, StateSource, User, UserId, UserName};
 use crate::http::AppState;
 use crate::service::ServiceError;
@@ -111,23 +113,24 @@ fn related_of(
         .collect())
 }
 
+/// The user's resource as `projection` shows it, as JSON text.
 fn resource(
     conn: &mut DbConnection,
     user: &User,
     projection: &Projection,
     base: &str,
-) -> Result<Value, ScimError> {
+) -> Result<String, ScimError> {
     let related = related_of(conn, &[user], Wanted::by(projection))?
         .pop()
         .unwrap_or_default();
-    Ok(projection.apply(user_resource::to_json(user, &related, base)))
+    Ok(UserBody::new(user, &related, base, projection).to_json_text())
 }
 
-fn respond(status: StatusCode, user_version: i64, body: &Value) -> HttpResponse {
+fn respond(status: StatusCode, user_version: i64, body: String) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(CONTENT_TYPE)
         .insert_header((ETAG, etag(user_version)))
-        .body(body.to_string())
+        .body(body)
 }
 
 /// One page of users as resources, with the total.
@@ -135,7 +138,7 @@ pub fn page(
     conn: &mut DbConnection,
     list: &ListRequest,
     base: &str,
-) -> Result<(i64, Vec<Value>), ScimError> {
+) -> Result<(i64, Vec<Box<RawValue>>), ScimError> {
     let page =
         scim_query::search_users(conn, list.filter.as_ref(), list.sort.as_ref(), &list.window)?;
     let users: Vec<&User> = page.items.iter().collect();
@@ -143,10 +146,7 @@ pub fn page(
     let resources = users
         .iter()
         .zip(&related)
-        .map(|(user, related)| {
-            list.projection
-                .apply(user_resource::to_json(user, related, base))
-        })
+        .map(|(user, related)| UserBody::new(user, related, base, &list.projection).to_raw())
         .collect();
     Ok((page.total, resources))
 }
@@ -162,13 +162,13 @@ async fn run_list(
         .store
         .read(move |conn| page(conn, &list, &base))
         .await?;
-    Ok(list_response(total, start_index, resources))
+    Ok(list_response(total, start_index, &resources))
 }
 
 pub async fn list(
     request: HttpRequest,
     state: web::Data<AppState>,
-    _caller: ScimCaller,
+    _reader: ScimReader,
 ) -> Result<HttpResponse, ScimError> {
     let list = ListRequest::from_query(&request)?;
     run_list(&request, &state, list).await
@@ -177,7 +177,7 @@ pub async fn list(
 pub async fn search(
     request: HttpRequest,
     state: web::Data<AppState>,
-    _caller: ScimCaller,
+    _reader: ScimReader,
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let list = ListRequest::from_search(&request, payload).await?;
@@ -203,7 +203,7 @@ fn projection_of(request: &HttpRequest) -> Result<Projection, ScimError> {
 pub async fn get(
     request: HttpRequest,
     state: web::Data<AppState>,
-    _caller: ScimCaller,
+    _reader: ScimReader,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let id = parse_id(&id)?;
@@ -223,7 +223,7 @@ pub async fn get(
             .insert_header((ETAG, etag(version)))
             .finish());
     }
-    Ok(respond(StatusCode::OK, version, &body))
+    Ok(respond(StatusCode::OK, version, body))
 }
 
 /// Hashes a password the identity provider sent, if any, on a blocking thread: Argon2 is made
@@ -273,9 +273,9 @@ pub async fn create(
         })
         .await?;
     // A new user belongs to no group and has nothing scheduled yet.
-    let body = projection.apply(user_resource::to_json(&user, &Related::default(), &base));
+    let body = UserBody::new(&user, &Related::default(), &base, &projection).to_json_text();
     let location = format!("{base}/Users/{}", user.id);
-    let mut response = respond(StatusCode::CREATED, user.version, &body);
+    let mut response = respond(StatusCode::CREATED, user.version, body);
     response.headers_mut().insert(
         LOCATION,
         location
@@ -320,7 +320,7 @@ impl Edit {
                 Ok((wanted, requested))
             }
             Self::Patch(operations, limits) => {
-                let Value::Object(mut after) = user_resource::to_json(current, related, base)
+                let Value::Object(mut after) = user_document::to_json(current, related, base)
                 else {
                     unreachable!("a user resource is an object");
                 };
@@ -431,8 +431,8 @@ async fn write(
                         .read(move |conn| schedules::for_users(conn, &[user.id]))
                         .await?;
                 }
-                let body = projection.apply(user_resource::to_json(&user, &related, &base));
-                return Ok(respond(StatusCode::OK, user.version, &body));
+                let body = UserBody::new(&user, &related, &base, &projection).to_json_text();
+                return Ok(respond(StatusCode::OK, user.version, body));
             }
             Err(ServiceError::Conflict) if if_match.is_none() && attempt < RETRIES => continue,
             Err(error) => return Err(error.into()),

@@ -278,6 +278,22 @@ pub fn check_record(
     })
 }
 
+/// Checks a verified token against its record for a read: it must exist, unrevoked, for the
+/// integration it names. Cheaper than [`check_record`], which also loads the integration a
+/// write acts as.
+pub fn check_for_read(
+    conn: &mut DbConnection,
+    verified: &VerifiedToken,
+) -> Result<(), TokenRejected> {
+    let Some(integration) = integrations::live_token_integration(conn, verified.token_id)? else {
+        return Err(TokenRejected::Revoked);
+    };
+    match integration.parse::<crate::domain::IntegrationId>() {
+        Ok(integration) if integration == verified.integration_id => Ok(()),
+        _ => Err(TokenRejected::Malformed),
+    }
+}
+
 /// Checks a bearer token and finds the integration it speaks for.
 pub fn authenticate(
     conn: &mut DbConnection,

@@ -181,6 +181,23 @@ pub fn find_token_with_integration(
     Ok(Some((token(token_row)?, integration(integration_row)?)))
 }
 
+/// The integration of the token with this id, if the token exists, is not revoked and its
+/// integration exists: all a SCIM read asks of its token, on every request. Only the id is
+/// read, so nothing needs decoding.
+pub fn live_token_integration(
+    conn: &mut DbConnection,
+    id: Uuid,
+) -> Result<Option<String>, StoreError> {
+    let id = id.to_string();
+    Ok(per_backend!(conn, |c| scim_tokens::table
+        .inner_join(integrations::table)
+        .filter(scim_tokens::id.eq(&id))
+        .filter(scim_tokens::revoked_at.is_null())
+        .select(scim_tokens::integration_id)
+        .first::<String>(c)
+        .optional())?)
+}
+
 /// The tokens of one integration, oldest first.
 pub fn tokens_of(
     conn: &mut DbConnection,

@@ -38,6 +38,10 @@ fn tokens_are_checked_and_refusals_are_scim_errors() {
             .expect("detail")
             .contains("revoked")
     );
+    // Reads and writes check the token each their own way; both refuse it.
+    let new_user = super::okta_user("after.revocation@example.com", true);
+    scim.send_as(Some(&second), Method::POST, "/Users", Some(&new_user), &[])
+        .assert_error(401, None);
     assert!(
         !reply.body.to_string().contains(&second),
         "the token is never echoed"
