@@ -18,6 +18,7 @@ use super::schema::{user_groups, users};
 use super::time::to_db;
 use super::{DbConnection, StoreError, groups, users as user_store};
 use crate::domain::{Group, User};
+use columns::{Column, folded, group_column, path_key, text, user_column};
 
 /// The core User schema URN; attribute paths may carry it as a prefix.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -78,120 +79,6 @@ impl From<&CompareOp> for Op {
 }
 
 type Condition<T> = Box<dyn BoxableExpression<T, MultiBackend, SqlType = Bool>>;
-
-/// How a SCIM attribute is stored.
-#[derive(Debug, Clone, Copy)]
-enum Column {
-    /// A text column; `folded` means the column already holds the lower-cased value, so a
-    /// case-insensitive match needs no `lower()` on the column side (and can use its index).
-    Text {
-        name: &'static str,
-        case_exact: bool,
-        folded: bool,
-        nullable: bool,
-    },
-    Bool(&'static str),
-    Time(&'static str),
-    /// `active`: true exactly when the state is ACTIVATED.
-    Active,
-    /// Group membership, looked up in `user_group_members`.
-    MemberOf,
-}
-
-const fn text(name: &'static str, case_exact: bool, nullable: bool) -> Column {
-    Column::Text {
-        name,
-        case_exact,
-        folded: false,
-        nullable,
-    }
-}
-
-const fn folded(name: &'static str, nullable: bool) -> Column {
-    Column::Text {
-        name,
-        case_exact: false,
-        folded: true,
-        nullable,
-    }
-}
-
-/// The lower-cased `schema:name.sub` of a path, with the core schema implied when absent.
-fn path_key(path: &AttrPath, core: &str) -> String {
-    let schema = path.uri.as_deref().unwrap_or(core).to_ascii_lowercase();
-    let mut key = format!("{schema}:{}", path.name.to_ascii_lowercase());
-    if let Some(sub) = &path.sub_attr {
-        key.push('.');
-        key.push_str(&sub.to_ascii_lowercase());
-    }
-    key
-}
-
-/// The user column behind a single-valued attribute path, if any.
-fn user_column(key: &str) -> Option<Column> {
-    let core = USER_SCHEMA.to_ascii_lowercase();
-    let enterprise = ENTERPRISE_SCHEMA.to_ascii_lowercase();
-    let roster = ROSTER_SCHEMA.to_ascii_lowercase();
-    let (schema, attr) = key.rsplit_once(':')?;
-    let column = if schema == core {
-        match attr {
-            "id" => text("id", true, false),
-            "externalid" => text("external_id", true, true),
-            "username" => folded("username_folded", false),
-            "displayname" => text("display_name", false, true),
-            "nickname" => return None,
-            "title" => text("job_title", false, true),
-            "usertype" => text("employee_type", false, true),
-            "name.givenname" => text("first_name", false, true),
-            "name.familyname" => text("last_name", false, true),
-            "name.middlename" => text("middle_name", false, true),
-            "active" => Column::Active,
-            "meta.created" => Column::Time("created_at"),
-            "meta.lastmodified" => Column::Time("updated_at"),
-            "groups.value" | "groups" => Column::MemberOf,
-            _ => return None,
-        }
-    } else if schema == enterprise {
-        match attr {
-            "employeenumber" => text("employee_identifier", true, true),
-            "costcenter" => text("cost_center", false, true),
-            "organization" => text("company", false, true),
-            "division" => text("division", false, true),
-            "department" => text("department", false, true),
-            "manager" | "manager.value" => text("manager_id", true, true),
-            _ => return None,
-        }
-    } else if schema == roster {
-        match attr {
-            "state" => text("state", true, false),
-            "statechangedat" => Column::Time("state_changed_at"),
-            "alternateemail" => folded("alternate_email", true),
-            "location" => text("location", false, true),
-            "sambaserviceuser" => Column::Bool("samba_service_user"),
-            _ => return None,
-        }
-    } else {
-        return None;
-    };
-    Some(column)
-}
-
-fn group_column(key: &str) -> Option<Column> {
-    let core = GROUP_SCHEMA.to_ascii_lowercase();
-    let (schema, attr) = key.rsplit_once(':')?;
-    if schema != core {
-        return None;
-    }
-    Some(match attr {
-        "id" => text("id", true, false),
-        "externalid" => text("external_id", true, true),
-        "displayname" => folded("display_name_folded", false),
-        "meta.created" => Column::Time("created_at"),
-        "meta.lastmodified" => Column::Time("updated_at"),
-        "members" | "members.value" => Column::MemberOf,
-        _ => return None,
-    })
-}
 
 fn constant<T: 'static>(value: bool) -> Condition<T> {
     Box::new(sql::<Bool>(if value { "1=1" } else { "1=0" }))
@@ -754,5 +641,6 @@ pub fn search_groups(
     Ok(Page { total, items })
 }
 
+mod columns;
 #[cfg(test)]
 mod tests;
