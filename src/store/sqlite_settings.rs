@@ -6,8 +6,13 @@ use diesel::connection::SimpleConnection;
 /// WAL so readers do not block the writer, a busy timeout so concurrent writers wait instead of
 /// failing, foreign keys enforced, and no fsync per commit (WAL keeps that durable enough:
 /// a power cut can lose the last commits, never corrupt the file).
+///
+/// Temporary storage stays in memory: each write of a group commit runs in a savepoint whose
+/// undo pages SQLite would otherwise spill to a temporary file, a write and often a file
+/// creation per commit, for a few hundred kilobytes at most.
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                       PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+                       PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                       PRAGMA temp_store = MEMORY;";
 
 pub fn apply(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
     conn.batch_execute(PRAGMAS)?;
