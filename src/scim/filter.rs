@@ -1,7 +1,8 @@
-//! Filter and PATCH path parsing, through the `scim_v2` crate's parser, with Roster's limits
-//! and one rewrite for a form Entra ID sends that RFC 7644's grammar lacks.
+//! Filter and PATCH path parsing, through the `scim_v2` crate's parser, with Roster's limits,
+//! one rewrite for a form Entra ID sends that RFC 7644's grammar lacks, and a shortcut for the
+//! commonest filter.
 
-use scim_v2::filter::{Filter, PatchPath, ValFilter};
+use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValFilter};
 
 use super::{ScimError, ScimLimits};
 
@@ -14,6 +15,9 @@ pub fn parse_filter(text: &str, limits: &ScimLimits) -> Result<Filter, ScimError
             "the filter is {length} characters long; shorten it to at most {} characters",
             limits.max_filter_len
         )));
+    }
+    if let Some(filter) = plain_equality(text) {
+        return Ok(filter);
     }
     let rewritten = move_sub_attribute_into_brackets(text);
     let filter: Filter = rewritten.parse().map_err(|error| {
@@ -28,6 +32,31 @@ pub fn parse_filter(text: &str, limits: &ScimLimits) -> Result<Filter, ScimError
         )));
     }
     Ok(filter)
+}
+
+/// `attribute eq "value"` with one space on each side of `eq`, a plain attribute name and a
+/// string without escapes, built without the general parser.
+///
+/// Identity providers look a user or group up this way before nearly every write they make, so
+/// this one shape is most of the filters a server sees; the parser's lexer costs more than the
+/// database lookup behind it. Anything else, even the same filter spelled with other spacing,
+/// goes to the parser, and a property test checks that both give the same filter.
+fn plain_equality(text: &str) -> Option<Filter> {
+    let (name, quoted) = text.split_once(" eq ")?;
+    let mut name_chars = name.chars();
+    let plain_name = name_chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name_chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let value = quoted.strip_prefix('"')?.strip_suffix('"')?;
+    let plain_value = value
+        .chars()
+        .all(|c| c != '"' && c != '\\' && !c.is_control());
+    (plain_name && plain_value).then(|| {
+        Filter::Attr(AttrExp::Comparison(
+            AttrPath::with_name(name),
+            CompareOp::Eq,
+            CompValue::Str(value.to_owned()),
+        ))
+    })
 }
 
 /// Parses a PATCH `path`.
@@ -198,6 +227,26 @@ mod tests {
     }
 
     #[test]
+    fn the_lookup_identity_providers_send_takes_the_shortcut() {
+        for text in [
+            r#"userName eq "bjensen@example.com""#,
+            r#"externalId eq "00u1ab2CD3ef4GH5ij6k""#,
+            r#"displayName eq "Säljare Nord""#,
+        ] {
+            let shortcut = plain_equality(text).expect(text);
+            assert_eq!(Some(shortcut), text.parse::<Filter>().ok(), "{text}");
+        }
+        for text in [
+            r#"userName eq "a\"b""#,
+            r#"name.givenName eq "Barbara""#,
+            r#"userName Eq "x""#,
+            r#"userName eq "x" or userName eq "y""#,
+        ] {
+            assert_eq!(plain_equality(text), None, "{text}");
+        }
+    }
+
+    #[test]
     fn limits_are_named_in_the_refusal() {
         let limits = ScimLimits {
             max_filter_len: 20,
@@ -221,6 +270,22 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, .. ProptestConfig::default() })]
+
+        /// The shortcut for `name eq "value"` gives what the parser gives, or leaves the text
+        /// to it.
+        #[test]
+        fn plain_equalities_match_the_parser(
+            name in "[A-Za-z][A-Za-z0-9_-]{0,12}|[a-z.:$]{1,6}|[0-9 ][a-z]{0,3}",
+            operator in prop_oneof![Just(" eq "), Just(" EQ "), Just("  eq "), Just(" ne ")],
+            value in "\\PC{0,20}|[\"\\\\ ]{0,4}|\\p{Cc}",
+            quote_end in prop_oneof![Just("\""), Just(""), Just("\" "), Just("\"\"")],
+        ) {
+            let text = format!("{name}{operator}\"{value}{quote_end}");
+            let parsed: Option<Filter> = move_sub_attribute_into_brackets(&text).parse().ok();
+            if let Some(shortcut) = plain_equality(&text) {
+                prop_assert_eq!(Some(shortcut), parsed);
+            }
+        }
 
         /// Any text gives a filter or an invalidFilter error, never a panic.
         #[test]
