@@ -16,8 +16,10 @@ use crate::domain::audit::{
 };
 use crate::domain::directory_insights::AuditSearch;
 
+/// An audit event as stored; absent names are inserted as bound NULLs so that the INSERT is
+/// prepared once (see `UserRow`).
 #[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_null = true)]
 struct AuditRow {
     seq: i64,
     id: String,

@@ -15,8 +15,11 @@ use crate::domain::audit::NewAuditEvent;
 use crate::domain::{Email, LifecycleState, PasswordStatus, User, UserId, UserName};
 use changed_columns::ChangedColumns;
 
+/// A user as stored. An absent optional value is inserted as a bound NULL rather than left to
+/// the column's default (none of these columns has one): the INSERT's SQL is then the same
+/// for every user, so diesel prepares it once and finds it by type instead of writing it out.
 #[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_null = true)]
 pub(super) struct UserRow {
     id: String,
     username: String,
