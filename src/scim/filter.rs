@@ -1,6 +1,6 @@
 //! Filter and PATCH path parsing, through the `scim_v2` crate's parser, with Roster's limits,
-//! one rewrite for a form Entra ID sends that RFC 7644's grammar lacks, and a shortcut for the
-//! commonest filter.
+//! one rewrite for a form Entra ID sends that RFC 7644's grammar lacks, and shortcuts for the
+//! commonest filter and PATCH paths.
 
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValFilter};
 
@@ -43,9 +43,7 @@ pub fn parse_filter(text: &str, limits: &ScimLimits) -> Result<Filter, ScimError
 /// goes to the parser, and a property test checks that both give the same filter.
 fn plain_equality(text: &str) -> Option<Filter> {
     let (name, quoted) = text.split_once(" eq ")?;
-    let mut name_chars = name.chars();
-    let plain_name = name_chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name_chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let plain_name = is_plain_name(name);
     let value = quoted.strip_prefix('"')?.strip_suffix('"')?;
     let plain_value = value
         .chars()
@@ -67,9 +65,36 @@ pub fn parse_patch_path(text: &str, limits: &ScimLimits) -> Result<PatchPath, Sc
             limits.max_filter_len
         )));
     }
+    if let Some(path) = plain_attribute_path(text) {
+        return Ok(path);
+    }
     text.trim().parse().map_err(|error| {
         ScimError::invalid_path(format!("the path {text:?} does not parse: {error}"))
     })
+}
+
+/// `attribute` or `attribute.subAttribute` with plain names, the paths of nearly every PATCH,
+/// built without the general parser for the reason [`plain_equality`] gives. A property test
+/// checks that both give the same path.
+fn plain_attribute_path(text: &str) -> Option<PatchPath> {
+    let (name, sub_attribute) = match text.split_once('.') {
+        Some((name, sub_attribute)) => (name, Some(sub_attribute)),
+        None => (text, None),
+    };
+    (is_plain_name(name) && sub_attribute.is_none_or(is_plain_name)).then(|| {
+        PatchPath::Attr(AttrPath {
+            uri: None,
+            name: name.to_owned(),
+            sub_attr: sub_attribute.map(str::to_owned),
+        })
+    })
+}
+
+/// RFC 7644's ATTRNAME: a letter, then letters, digits, `_` and `-`.
+fn is_plain_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn filter_depth(filter: &Filter) -> usize {
@@ -247,6 +272,23 @@ mod tests {
     }
 
     #[test]
+    fn plain_patch_paths_take_the_shortcut() {
+        for text in ["active", "name.givenName", "phoneNumbers", "x-y_z.a1"] {
+            let shortcut = plain_attribute_path(text).expect(text);
+            assert_eq!(Some(shortcut), text.parse::<PatchPath>().ok(), "{text}");
+        }
+        for text in [
+            r#"emails[type eq "work"].value"#,
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            "name.",
+            "a.b.c",
+            " active",
+        ] {
+            assert_eq!(plain_attribute_path(text), None, "{text}");
+        }
+    }
+
+    #[test]
     fn limits_are_named_in_the_refusal() {
         let limits = ScimLimits {
             max_filter_len: 20,
@@ -312,6 +354,18 @@ mod tests {
             let text: String = parts.concat();
             let _ = parse_filter(&text, &ScimLimits::default());
             let _ = parse_patch_path(&text, &ScimLimits::default());
+        }
+
+        /// The shortcut for plain PATCH paths gives what the parser gives, or leaves the text
+        /// to it.
+        #[test]
+        fn plain_paths_match_the_parser(
+            text in "[A-Za-z][A-Za-z0-9_-]{0,10}(\\.[A-Za-z0-9_$-]{0,8}){0,2}|[A-Za-z0-9 ._:\\[\\]-]{0,16}",
+        ) {
+            let parsed: Option<PatchPath> = text.trim().parse().ok();
+            if let Some(shortcut) = plain_attribute_path(&text) {
+                prop_assert_eq!(Some(shortcut), parsed);
+            }
         }
 
         /// Any text gives a PATCH path or an invalidPath error, never a panic.
