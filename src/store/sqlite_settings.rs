@@ -9,7 +9,8 @@ use diesel::connection::SimpleConnection;
 ///
 /// Temporary storage stays in memory: each write of a group commit runs in a savepoint whose
 /// undo pages SQLite would otherwise spill to a temporary file, a write and often a file
-/// creation per commit, for a few hundred kilobytes at most.
+/// creation per commit. Sorts that no index covers stay in memory too; a batch's undo pages
+/// and a sorted page of users are small beside the process's memory.
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
                        PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
                        PRAGMA temp_store = MEMORY;";
